@@ -1,0 +1,637 @@
+/* emit.c - turn one event into journald fields and hand them to the journal or a JSON line
+ *
+ * dt_emit() checks the caller's field names, hashes the raw values into DMARCTRACE_EVENT_ID,
+ * sanitises the message and every value into NAME=value pairs of at most field_bytes, adds the
+ * fixed fields, and gives that one list to either sink, so both carry the same names and values.
+ *
+ * Journal sink: we speak journald's native protocol ourselves rather than calling
+ * sd_journal_sendv(). One AF_UNIX SOCK_DGRAM socket, connected to /run/systemd/journal/socket
+ * (or $DT_JOURNAL_SOCKET), carries one datagram of "NAME=value\n" lines per event; the plain line
+ * form is enough because a sanitised value never holds a newline. Why not sd_journal_sendv():
+ * (1) it can report success while no journald listens (systemd issue 4472), and a message whose
+ * event was lost must never be committed; our connected socket returns ENOENT or ECONNREFUSED,
+ * which we pass up (HOSTILE.md F1); (2) it always sends to the fixed path, so no test could see
+ * what we send; (3) our sends are non-blocking with a bounded wait, so a stalled journald gives
+ * -EAGAIN instead of hanging the agent (F3). A cached connection is dropped and re-made once when
+ * a send fails (journald restarted behind it). A datagram too big for the socket (EMSGSIZE,
+ * ENOBUFS) goes the way libsystemd sends it: in a sealed memfd passed with SCM_RIGHTS. Only if
+ * memfds are not available and the path is journald's own do we fall back to sd_journal_sendv().
+ *
+ * JSON sink: one json-c object per line (plain, no slash escapes), every value a string, as in
+ * `journalctl -o json`; flushed per event, and a write error is returned as -errno.
+ *
+ * SECURITY: field names come from our own code and are checked against journald's rules and our
+ * DMARCTRACE_ namespace; the message and the values come from report mail and logs. Each value
+ * goes through dt_sanitize() (valid UTF-8, no control, bidi or zero-width character), so none can
+ * add a line (a field such as PRIORITY=0) to the datagram or a line to the JSON stream, and each
+ * is cut on a character boundary so NAME=value fits field_bytes. The fixed fields (PRIORITY,
+ * MESSAGE_ID, SYSLOG_IDENTIFIER, ...) are ours and no caller name can collide with them. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE     /* memfd_create, F_ADD_SEALS */
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/emit.h"
+#include "report/sanitize.h"
+
+#define FIELD_PREFIX     "DMARCTRACE_"
+#define FIELD_NAME_MAX   64
+#define EVENT_ID_HEX     32
+#define FIXED_FIELDS     7                                      /* see build_event() */
+#define ENTRIES_MAX      (FIXED_FIELDS + DT_EMIT_FIELDS_MAX + 1) /* + DMARCTRACE_TRUNCATED */
+
+struct dt_emitter {
+        enum dt_output_kind kind;
+        FILE *out;                      /* JSON: borrowed stream */
+        bool out_broken;                /* JSON: the reader went away (EPIPE) */
+        char path[sizeof ((struct sockaddr_un *) NULL)->sun_path];
+        bool default_path;              /* path is journald's own socket */
+        int fd;                         /* journal: connected socket, -1 when not connected */
+        uint32_t field_bytes;
+        uint64_t timeout_usec;
+};
+
+struct entry {
+        const char *name;               /* static or the caller's; checked */
+        char *value;                    /* ours: sanitised, NUL-terminated */
+        size_t len;
+};
+
+struct event {
+        struct entry e[ENTRIES_MAX];
+        size_t n;
+        bool truncated;
+};
+
+/* The event table: DESIGN.md section 5 */
+static const char *const fields_aggregate_report[] = {
+        DT_F_POLICY_DOMAIN, DT_F_REPORT_ORG, DT_F_REPORT_ID, DT_F_PERIOD_BEGIN, DT_F_PERIOD_END,
+        DT_F_RECORD_COUNT, DT_F_MESSAGE_COUNT, DT_F_PASS_COUNT, DT_F_FAIL_COUNT,
+        DT_F_OWN_HOST_COUNT, DT_F_COMPLETE, DT_F_INPUT_PATH, NULL,
+};
+static const char *const fields_aggregate_record[] = {
+        DT_F_POLICY_DOMAIN, DT_F_REPORT_ORG, DT_F_REPORT_ID, DT_F_SOURCE_IP, DT_F_MESSAGE_COUNT,
+        DT_F_DISPOSITION, DT_F_DKIM_RESULT, DT_F_DKIM_DOMAIN, DT_F_SPF_RESULT, DT_F_SPF_DOMAIN,
+        DT_F_HEADER_FROM, DT_F_ENVELOPE_FROM, DT_F_OWN_HOST, NULL,
+};
+static const char *const fields_failure_report[] = {
+        DT_F_FEEDBACK_TYPE, DT_F_AUTH_FAILURE, DT_F_SOURCE_IP, DT_F_REPORTED_DOMAIN,
+        DT_F_ORIGINAL_MAIL_FROM, DT_F_ORIGINAL_RCPT_TO, DT_F_ARRIVAL_DATE, DT_F_DELIVERY_RESULT,
+        DT_F_EMAIL_MESSAGE_ID, DT_F_EMAIL_FROM_ADDRESS, DT_F_EMAIL_TO_ADDRESS, DT_F_EMAIL_SUBJECT,
+        DT_F_EMAIL_DATE, DT_F_PHP_ORIGINATING_SCRIPT, DT_F_X_MAILER, DT_F_RECEIVED_HOPS,
+        DT_F_OWN_HOST, DT_F_INPUT_PATH, NULL,
+};
+static const char *const fields_attribution[] = {
+        DT_F_POLICY_DOMAIN, DT_F_HOST_NAME, DT_F_HOST_IP, DT_F_MTA, DT_F_EMAIL_LOCAL_ID,
+        DT_F_EMAIL_MESSAGE_ID, DT_F_USER_ID, DT_F_USER_NAME, DT_F_SCRIPT_PATH, DT_F_SCRIPT_LINE,
+        DT_F_CLIENT_IP, DT_F_SASL_USERNAME, DT_F_MESSAGE_COUNT, DT_F_CONFIDENCE, DT_F_EVIDENCE,
+        NULL,
+};
+static const char *const fields_volume[] = {
+        DT_F_POLICY_DOMAIN, DT_F_KEY_TYPE, DT_F_KEY, DT_F_DAY, DT_F_OBSERVED, DT_F_BASELINE,
+        DT_F_FACTOR, DT_F_OWN_HOST_COUNT, NULL,
+};
+static const char *const fields_failure_surge[] = {
+        DT_F_POLICY_DOMAIN, DT_F_HOUR, DT_F_OBSERVED, DT_F_BASELINE, NULL,
+};
+static const char *const fields_input_rejected[] = {
+        DT_F_INPUT_PATH, DT_F_REASON, DT_F_ERROR_MESSAGE, DT_F_OFFSET, DT_F_LINE, DT_F_MOVED_TO,
+        NULL,
+};
+static const char *const fields_agent_state[] = {
+        DT_F_STATE, DT_F_VERSION, DT_F_PROCESSED_COUNT, DT_F_REJECTED_COUNT, DT_F_BACKLOG_COUNT,
+        DT_F_REASON, DT_F_ERROR_MESSAGE, NULL,
+};
+static const char *const fields_common[] = { DT_F_EVENT, DT_F_EVENT_ID, DT_F_TRUNCATED, NULL };
+
+static const struct dt_event_info event_table[_DT_EVENT_MAX] = {
+        [DT_EVENT_AGGREGATE_REPORT] = { "aggregate-report", DT_MSGID_AGGREGATE_REPORT, LOG_INFO,
+                                        fields_aggregate_report },
+        [DT_EVENT_AGGREGATE_RECORD] = { "aggregate-record", DT_MSGID_AGGREGATE_RECORD, LOG_INFO,
+                                        fields_aggregate_record },
+        [DT_EVENT_FAILURE_REPORT] = { "failure-report", DT_MSGID_FAILURE_REPORT, LOG_INFO,
+                                      fields_failure_report },
+        [DT_EVENT_ATTRIBUTION] = { "attribution", DT_MSGID_ATTRIBUTION, LOG_NOTICE,
+                                   fields_attribution },
+        [DT_EVENT_VOLUME_SPIKE] = { "volume-spike", DT_MSGID_VOLUME_SPIKE, LOG_WARNING,
+                                    fields_volume },
+        [DT_EVENT_VOLUME_NORMAL] = { "volume-normal", DT_MSGID_VOLUME_NORMAL, LOG_NOTICE,
+                                     fields_volume },
+        [DT_EVENT_FAILURE_SURGE] = { "failure-surge", DT_MSGID_FAILURE_SURGE, LOG_WARNING,
+                                     fields_failure_surge },
+        [DT_EVENT_INPUT_REJECTED] = { "input-rejected", DT_MSGID_INPUT_REJECTED, LOG_WARNING,
+                                      fields_input_rejected },
+        [DT_EVENT_AGENT_STATE] = { "agent-state", DT_MSGID_AGENT_STATE, LOG_INFO,
+                                   fields_agent_state },
+};
+
+const struct dt_event_info *dt_event_info(enum dt_event ev) {
+        if ((int) ev < 0 || ev >= _DT_EVENT_MAX)
+                return NULL;
+        return &event_table[ev];
+}
+
+const char *const *dt_event_common_fields(void) {
+        return fields_common;
+}
+
+bool dt_field_name_valid(const char *name) {
+        size_t i;
+
+        if (!name || name[0] == '\0' || name[0] == '_' || (name[0] >= '0' && name[0] <= '9'))
+                return false;
+        for (i = 0; name[i] != '\0'; i++) {
+                char c = name[i];
+
+                if (i >= FIELD_NAME_MAX)
+                        return false;
+                if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+                        return false;
+        }
+        return true;
+}
+
+/* caller_name_ok - a valid journald name in our namespace, not one that emit sets itself */
+static bool caller_name_ok(const char *name) {
+        size_t i;
+
+        if (!dt_field_name_valid(name) || strncmp(name, FIELD_PREFIX, strlen(FIELD_PREFIX)) != 0 ||
+            name[strlen(FIELD_PREFIX)] == '\0')
+                return false;
+        for (i = 0; fields_common[i]; i++)
+                if (strcmp(name, fields_common[i]) == 0)
+                        return false;
+        return true;
+}
+
+/* check_fields - names valid, in our namespace, not reserved, not repeated; at most the cap */
+static int check_fields(const struct dt_field *f, size_t n) {
+        size_t i, j;
+
+        if (n > DT_EMIT_FIELDS_MAX)
+                return -E2BIG;
+        if (n > 0 && !f)
+                return -EINVAL;
+        for (i = 0; i < n; i++) {
+                if (!caller_name_ok(f[i].name))
+                        return -EINVAL;
+                for (j = 0; j < i; j++)         /* n <= 64: quadratic is fine */
+                        if (strcmp(f[i].name, f[j].name) == 0)
+                                return -EINVAL;
+        }
+        return 0;
+}
+
+/* hash_str - feed "len:bytes" into cs, so no two different lists hash the same stream */
+static void hash_str(GChecksum *cs, const char *s) {
+        char len[32];
+        size_t l = strlen(s);
+        int k;
+
+        k = snprintf(len, sizeof len, "%zu:", l);
+        if (k > 0 && (size_t) k < sizeof len)   /* always: %zu fits */
+                g_checksum_update(cs, (const guchar *) len, k);
+        g_checksum_update(cs, (const guchar *) s, (gssize) l);
+}
+
+/* event_id - the first 32 hex digits of SHA-256 over name, seed and the raw fields given */
+static int event_id(const char *name, const char *seed, const struct dt_field *f, size_t n,
+                    char out[EVENT_ID_HEX + 1]) {
+        GChecksum *cs;
+        const char *hex;
+        size_t i;
+
+        cs = g_checksum_new(G_CHECKSUM_SHA256);
+        if (!cs)
+                return -EOPNOTSUPP;
+        hash_str(cs, "dmarctrace-event-id-v1");
+        hash_str(cs, name);
+        hash_str(cs, seed ? seed : "");
+        for (i = 0; i < n; i++) {
+                if (!f[i].value)
+                        continue;
+                hash_str(cs, f[i].name);
+                hash_str(cs, f[i].value);
+        }
+        hex = g_checksum_get_string(cs);
+        if (!hex || strlen(hex) < EVENT_ID_HEX) {
+                g_checksum_free(cs);
+                return -EIO;
+        }
+        memcpy(out, hex, EVENT_ID_HEX);
+        out[EVENT_ID_HEX] = '\0';
+        g_checksum_free(cs);
+        return 0;
+}
+
+/* event_done - free the values of a (partly) built event */
+static void event_done(struct event *e) {
+        size_t i;
+
+        for (i = 0; i < e->n; i++)
+                free(e->e[i].value);
+        e->n = 0;
+}
+
+/* event_add - append name=clean(value), cut so that NAME=value fits field_bytes */
+static int event_add(struct event *e, uint32_t field_bytes, const char *name, const char *value) {
+        size_t nlen = strlen(name), max;
+        bool cut = false;
+        char *v, *nl;
+
+        if (e->n >= ENTRIES_MAX)
+                return -E2BIG;
+        if (nlen + 2 > field_bytes)             /* cannot happen: names <= 64, field_bytes >= 128 */
+                return -EINVAL;
+        max = field_bytes - nlen - 1;           /* "NAME=" + value <= field_bytes */
+        v = dt_sanitize_dup(value, strlen(value), max, &cut);
+        if (!v)
+                return -ENOMEM;
+        /* The sanitiser turns CR and LF into spaces; keep the datagram's framing safe even if
+         * it ever did not. */
+        while ((nl = strchr(v, '\n')))
+                *nl = ' ';
+        e->e[e->n++] = (struct entry) { .name = name, .value = v, .len = strlen(v) };
+        if (cut)
+                e->truncated = true;
+        return 0;
+}
+
+/* build_event - the full field list: fixed fields first, then the caller's, then TRUNCATED */
+static int build_event(const struct dt_emitter *em, const struct dt_event_info *info,
+                       int priority, const char *id, const char *message,
+                       const struct dt_field *f, size_t n, struct event *e) {
+        char prio[4];
+        size_t i;
+        int r;
+
+        (void) snprintf(prio, sizeof prio, "%d", priority);     /* 0..7: always fits */
+        r = event_add(e, em->field_bytes, "MESSAGE", message);
+        if (r >= 0)
+                r = event_add(e, em->field_bytes, "PRIORITY", prio);
+        if (r >= 0)
+                r = event_add(e, em->field_bytes, "MESSAGE_ID", info->message_id);
+        if (r >= 0)
+                r = event_add(e, em->field_bytes, "SYSLOG_IDENTIFIER", "dmarctrace");
+        if (r >= 0)
+                r = event_add(e, em->field_bytes, "SYSLOG_FACILITY", "3");      /* LOG_DAEMON */
+        if (r >= 0)
+                r = event_add(e, em->field_bytes, DT_F_EVENT, info->name);
+        if (r >= 0)
+                r = event_add(e, em->field_bytes, DT_F_EVENT_ID, id);
+        for (i = 0; r >= 0 && i < n; i++)
+                if (f[i].value)
+                        r = event_add(e, em->field_bytes, f[i].name, f[i].value);
+        if (r >= 0 && e->truncated)
+                r = event_add(e, em->field_bytes, DT_F_TRUNCATED, "true");
+        return r;
+}
+
+/* now_usec - CLOCK_MONOTONIC in microseconds: deadlines must not follow wall-clock jumps */
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+/* journal_disconnect - forget the cached connection; the next send connects again */
+static void journal_disconnect(struct dt_emitter *em) {
+        if (em->fd >= 0)
+                (void) close(em->fd);
+        em->fd = -1;
+}
+
+/* journal_connect - connect a datagram socket to the journal path, unless already connected */
+static int journal_connect(struct dt_emitter *em) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        size_t plen = strlen(em->path);
+        int fd, r;
+
+        if (em->fd >= 0)
+                return 0;
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        memcpy(sa.sun_path, em->path, plen);    /* fits: checked in dt_emitter_new() */
+        if (connect(fd, (const struct sockaddr *) &sa,
+                    (socklen_t) (offsetof(struct sockaddr_un, sun_path) + plen + 1)) < 0) {
+                r = -errno;
+                (void) close(fd);
+                return r;
+        }
+        em->fd = fd;
+        return 0;
+}
+
+/* send_wait - sendmsg without blocking; while journald's queue is full, wait up to the timeout */
+static int send_wait(struct dt_emitter *em, const struct msghdr *mh) {
+        uint64_t now = now_usec(), deadline, wait;
+        struct pollfd pfd = { .fd = em->fd, .events = POLLOUT };
+
+        deadline = UINT64_MAX - now < em->timeout_usec ? UINT64_MAX : now + em->timeout_usec;
+
+        for (;;) {
+                if (sendmsg(em->fd, mh, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+                        return 0;
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return -errno;
+                now = now_usec();
+                if (now >= deadline)
+                        return -EAGAIN;
+                wait = (deadline - now) / 1000 + 1;
+                if (poll(&pfd, 1, wait > INT_MAX ? INT_MAX : (int) wait) < 0 && errno != EINTR)
+                        return -errno;
+        }
+}
+
+/* send_memfd - the event in a sealed memfd passed with SCM_RIGHTS, as journald accepts it */
+static int send_memfd(struct dt_emitter *em, const char *buf, size_t len) {
+        union {
+                struct cmsghdr cmsghdr;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = { 0 };
+        struct msghdr mh = { .msg_control = &control, .msg_controllen = sizeof control };
+        struct cmsghdr *cmsg;
+        size_t done = 0;
+        ssize_t k;
+        int fd, r;
+
+        fd = memfd_create("dmarctrace-event", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0)
+                return -errno;
+        while (done < len) {
+                k = write(fd, buf + done, len - done);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0) {
+                        r = k < 0 ? -errno : -EIO;
+                        goto out;
+                }
+                done += (size_t) k;
+        }
+        if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+                r = -errno;
+                goto out;
+        }
+        cmsg = CMSG_FIRSTHDR(&mh);
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+        r = send_wait(em, &mh);
+out:
+        (void) close(fd);
+        return r;
+}
+
+/* send_libsystemd - last resort for a big event when memfds are unavailable: libsystemd's own
+ * path (a file under /dev/shm). Only for journald's real socket, the one it sends to. */
+static int send_libsystemd(const char *buf, size_t len) {
+        struct iovec iov[ENTRIES_MAX];
+        const char *p = buf, *end = buf + len, *nl;
+        int n = 0;
+
+        while (p < end && n < (int) ELEMENTSOF(iov)) {
+                nl = memchr(p, '\n', (size_t) (end - p));
+                if (!nl)
+                        nl = end;
+                iov[n++] = (struct iovec) { .iov_base = (void *) p, .iov_len = (size_t) (nl - p) };
+                p = nl + 1;
+        }
+        return sd_journal_sendv(iov, n);
+}
+
+/* send_datagram - one datagram; a too-big one goes in a memfd */
+static int send_datagram(struct dt_emitter *em, const char *buf, size_t len) {
+        struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        int r;
+
+        r = send_wait(em, &mh);
+        if (r != -EMSGSIZE && r != -ENOBUFS)
+                return r;
+        r = send_memfd(em, buf, len);
+        if ((r == -ENOSYS || r == -EPERM || r == -EINVAL) && em->default_path)
+                r = send_libsystemd(buf, len);
+        return r;
+}
+
+/* render_lines - "NAME=value\n" for every entry, in one buffer */
+static int render_lines(const struct event *e, char **out, size_t *out_len) {
+        size_t i, total = 0, at = 0, nlen;
+        char *buf;
+
+        for (i = 0; i < e->n; i++)
+                total += strlen(e->e[i].name) + e->e[i].len + 2;
+        buf = malloc(total + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (i = 0; i < e->n; i++) {
+                nlen = strlen(e->e[i].name);
+                memcpy(buf + at, e->e[i].name, nlen);
+                at += nlen;
+                buf[at++] = '=';
+                memcpy(buf + at, e->e[i].value, e->e[i].len);
+                at += e->e[i].len;
+                buf[at++] = '\n';
+        }
+        buf[at] = '\0';
+        *out = buf;
+        *out_len = at;
+        return 0;
+}
+
+/* is_peer_gone - errors after which a fresh connect may succeed (journald restarted) */
+static bool is_peer_gone(int r) {
+        return r == -ECONNREFUSED || r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE ||
+               r == -EDESTADDRREQ || r == -ENOENT;
+}
+
+/* journal_send - send, and on a dead connection reconnect and try once more */
+static int journal_send(struct dt_emitter *em, const struct event *e) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        int r, attempt;
+
+        r = render_lines(e, &buf, &len);
+        if (r < 0)
+                return r;
+        for (attempt = 0; attempt < 2; attempt++) {
+                r = journal_connect(em);
+                if (r < 0)
+                        return r;
+                r = send_datagram(em, buf, len);
+                if (r >= 0)
+                        return 0;
+                if (!is_peer_gone(r))
+                        return r;
+                journal_disconnect(em);
+        }
+        return r;
+}
+
+/* json_send - one JSON object per line, flushed; -errno when the stream fails */
+static int json_send(struct dt_emitter *em, const struct event *e) {
+        json_object *obj, *v;
+        const char *s;
+        size_t i;
+        int r = 0;
+
+        obj = json_object_new_object();
+        if (!obj)
+                return -ENOMEM;
+        for (i = 0; i < e->n; i++) {
+                v = json_object_new_string_len(e->e[i].value, (int) e->e[i].len);
+                if (!v || json_object_object_add(obj, e->e[i].name, v) < 0) {
+                        json_object_put(v);
+                        r = -ENOMEM;
+                        goto out;
+                }
+        }
+        s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+                                                JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!s) {
+                r = -ENOMEM;
+                goto out;
+        }
+        /* XXX: a write that fails halfway may leave part of a line in the stream; the caller
+         * stops on the error, so at most that one line is broken. */
+        errno = 0;
+        if (fputs(s, em->out) == EOF || putc('\n', em->out) == EOF || fflush(em->out) == EOF) {
+                r = errno > 0 ? -errno : -EIO;
+                clearerr(em->out);
+                if (r == -EPIPE)
+                        em->out_broken = true;
+        }
+out:
+        json_object_put(obj);
+        return r;
+}
+
+int dt_emit_full(struct dt_emitter *em, enum dt_event ev, int priority, const char *event_id_seed,
+                 const char *message, const struct dt_field *fields, size_t n) {
+        _cleanup_(event_done) struct event e = { .n = 0 };
+        const struct dt_event_info *info = dt_event_info(ev);
+        char id[EVENT_ID_HEX + 1];
+        int r;
+
+        if (!em || !info || !message || priority < -1 || priority > LOG_DEBUG)
+                return -EINVAL;
+        if (priority < 0)
+                priority = info->priority;
+        r = check_fields(fields, n);
+        if (r < 0)
+                return r;
+        r = event_id(info->name, event_id_seed, fields, n, id);
+        if (r < 0)
+                return r;
+        r = build_event(em, info, priority, id, message, fields, n, &e);
+        if (r < 0)
+                return r;
+        if (em->kind == DT_SINK_JSON)
+                return json_send(em, &e);
+        return journal_send(em, &e);
+}
+
+int dt_emit(struct dt_emitter *em, enum dt_event ev, const char *event_id_seed,
+            const char *message, const struct dt_field *fields, size_t n) {
+        return dt_emit_full(em, ev, -1, event_id_seed, message, fields, n);
+}
+
+bool dt_emitter_available(struct dt_emitter *em) {
+        if (!em)
+                return false;
+        if (em->kind == DT_SINK_JSON)
+                return !em->out_broken;
+        return journal_connect(em) >= 0;
+}
+
+int dt_emitter_new(enum dt_output_kind kind, FILE *json_out, struct dt_emitter **out) {
+        struct dt_emitter *em;
+        const char *path = NULL;
+
+        if (!out || (kind != DT_SINK_JOURNAL && kind != DT_SINK_JSON))
+                return -EINVAL;
+        if (kind == DT_SINK_JOURNAL) {
+                path = getenv(DT_JOURNAL_SOCKET_ENV);
+                if (!path || path[0] == '\0')
+                        path = DT_JOURNAL_SOCKET_DEFAULT;
+                if (strlen(path) >= sizeof em->path)
+                        return -ENAMETOOLONG;
+        }
+        em = calloc(1, sizeof *em);
+        if (!em)
+                return -ENOMEM;
+        em->kind = kind;
+        em->fd = -1;
+        em->field_bytes = dt_limits_default.field_bytes;
+        em->timeout_usec = DT_EMIT_TIMEOUT_DEFAULT;
+        if (kind == DT_SINK_JSON) {
+                em->out = json_out ? json_out : stdout;
+        } else {
+                memcpy(em->path, path, strlen(path) + 1);
+                em->default_path = strcmp(path, DT_JOURNAL_SOCKET_DEFAULT) == 0;
+        }
+        *out = em;
+        return 0;
+}
+
+int dt_emitter_auto(FILE *json_out, struct dt_emitter **out) {
+        struct dt_emitter *em = NULL;
+        int r;
+
+        if (!out)
+                return -EINVAL;
+        r = dt_emitter_new(DT_SINK_JOURNAL, NULL, &em);
+        if (r >= 0 && dt_emitter_available(em)) {
+                *out = em;
+                return 0;
+        }
+        em = dt_emitter_free(em);
+        return dt_emitter_new(DT_SINK_JSON, json_out, out);
+}
+
+int dt_emitter_set_limits(struct dt_emitter *em, const struct dt_limits *lim) {
+        if (!em || !lim || lim->field_bytes < DT_EMIT_FIELD_BYTES_MIN ||
+            lim->field_bytes > DT_EMIT_FIELD_BYTES_MAX)
+                return -EINVAL;
+        em->field_bytes = lim->field_bytes;
+        return 0;
+}
+
+void dt_emitter_set_timeout(struct dt_emitter *em, uint64_t usec) {
+        if (em)
+                em->timeout_usec = usec;
+}
+
+enum dt_output_kind dt_emitter_kind(const struct dt_emitter *em) {
+        return em ? em->kind : _DT_SINK_INVALID;
+}
+
+struct dt_emitter *dt_emitter_free(struct dt_emitter *em) {
+        if (!em)
+                return NULL;
+        journal_disconnect(em);
+        free(em);
+        return NULL;
+}
