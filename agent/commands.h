@@ -1,0 +1,15 @@
+/* commands.h - the subcommands of the one dmarctrace binary; each returns the exit status */
+#ifndef DT_COMMANDS_H
+#define DT_COMMANDS_H
+
+#include "report/error.h"
+
+int dt_cmd_parse(int argc, char **argv);
+int dt_cmd_check_config(int argc, char **argv);
+int dt_cmd_scan(int argc, char **argv);
+int dt_cmd_agent(int argc, char **argv);
+
+/* dt_print_input_error - "dmarctrace: PATH: REASON (offset N)" on stderr, sanitised */
+void dt_print_input_error(const char *path, const struct dt_error *err);
+
+#endif

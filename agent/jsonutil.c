@@ -1,0 +1,33 @@
+/* jsonutil.c - json-c values made from hostile strings and numbers
+ *
+ * json-c escapes control characters but passes invalid UTF-8 through, which would make the line
+ * unparseable for strict readers: every string goes through dt_sanitize first. */
+#include <string.h>
+
+#include "agent/jsonutil.h"
+#include "report/aggregate.h"
+#include "report/sanitize.h"
+
+json_object *dt_json_string(const char *s) {
+        json_object *o;
+        char *clean;
+
+        if (!s)
+                return NULL;
+        clean = dt_sanitize_dup(s, strlen(s), DT_JSON_STRING_MAX, NULL);
+        if (!clean)
+                return NULL;
+        o = json_object_new_string(clean);
+        free(clean);
+        return o;
+}
+
+json_object *dt_json_time(int64_t t) {
+        if (t == DT_TIME_MISSING)
+                return NULL;
+        return json_object_new_int64(t);
+}
+
+const char *dt_json_line(json_object *obj) {
+        return json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}

@@ -1,0 +1,34 @@
+# tap.sh - sourced by the shell test scripts: TAP output with plain assertions
+#
+# ok/fail print one TAP line each; tap_done prints the plan. Values compared are printed on
+# failure so a red CI log says what differed.
+tap_n=0
+tap_failed=0
+
+ok() {
+        tap_n=$((tap_n + 1))
+        echo "ok $tap_n - $1"
+}
+
+fail() {
+        tap_n=$((tap_n + 1))
+        tap_failed=$((tap_failed + 1))
+        echo "not ok $tap_n - $1"
+        shift
+        for line in "$@"; do echo "#   $line"; done
+}
+
+skip() {
+        tap_n=$((tap_n + 1))
+        echo "ok $tap_n - $1 # SKIP $2"
+}
+
+# is NAME GOT WANT
+is() {
+        if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got:  '$2'" "want: '$3'"; fi
+}
+
+tap_done() {
+        echo "1..$tap_n"
+        [ "$tap_failed" -eq 0 ]
+}
