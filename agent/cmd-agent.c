@@ -1,0 +1,248 @@
+/* cmd-agent.c - `dmarctrace agent [-c FILE]`: the daemon
+ *
+ * Watches the Maildir's new/ with inotify (watch.c) and runs every message through the pipeline
+ * as it arrives; a full rescan at start, after an inotify overflow, after the watch is lost, and
+ * every few minutes as a safety net. One loop, one thread: libinotifytools keeps process-wide
+ * state, so the loop waits in dt_watch_wait() (a signal ends the wait early) and does everything
+ * else between waits: signals (SIGTERM/SIGINT stop after the current message, SIGHUP reloads the
+ * configuration and keeps the old one when the new one fails), sd_notify READY/STATUS/STOPPING
+ * and WATCHDOG pings when WATCHDOG_USEC is set, and retries with backoff (1 s doubling to 60 s)
+ * while the event output or the store is unavailable: messages then wait in new/, none is lost.
+ * Idle, it wakes once per wait period (a few times a minute). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/commands.h"
+#include "agent/runtime.h"
+#include "agent/watch.h"
+
+#define RESCAN_EVERY_SEC 300
+#define IDLE_WAIT_MS 20000
+
+static volatile sig_atomic_t stop_requested, reload_requested;
+
+static void on_signal(int sig) {
+        if (sig == SIGHUP)
+                reload_requested = 1;
+        else
+                stop_requested = 1;
+}
+
+/* mono_usec - CLOCK_MONOTONIC in microseconds (deadlines never follow wall-clock jumps) */
+static uint64_t mono_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+struct loop {
+        struct dt_runtime *rt;
+        const char *config_path;
+        uint64_t watchdog_usec, last_ping, retry_at, last_rescan;
+        unsigned backoff;               /* seconds; 0 when healthy */
+        bool rescan;                    /* list new/ again before waiting */
+        bool watching;
+};
+
+/* ping - WATCHDOG=1 when due */
+static void ping(struct loop *l) {
+        uint64_t now = mono_usec();
+
+        if (l->watchdog_usec && now - l->last_ping >= l->watchdog_usec / 2) {
+                (void) sd_notify(0, "WATCHDOG=1");
+                l->last_ping = now;
+        }
+}
+
+/* run_names - process names from new/; on a failure of the run keep going later (backoff) */
+static void run_names(struct loop *l, char **names, size_t n) {
+        size_t i;
+        int r;
+
+        for (i = 0; i < n && !stop_requested; i++) {
+                ping(l);
+                r = dt_pipeline_process(l->rt->pipe, DT_MD_NEW, names[i]);
+                if (r < 0) {
+                        char status[256];
+
+                        l->backoff = l->backoff ? (l->backoff < 60 ? l->backoff * 2 : 60) : 1;
+                        l->retry_at = mono_usec() + (uint64_t) l->backoff * 1000000u;
+                        l->rescan = true;       /* the rest waits in new/ and is listed again */
+                        (void) snprintf(status, sizeof status,
+                                        "STATUS=Cannot process messages (%s); retrying in %u s", strerror(-r),
+                                        l->backoff);
+                        (void) sd_notify(0, status);
+                        fprintf(stderr, "dmarctrace: cannot process messages now: %s; retrying in %u s\n",
+                                strerror(-r), l->backoff);
+                        if (r == -ENOSPC || r == -EIO)
+                                (void) dt_runtime_emit_state(l->rt, "degraded", r == -ENOSPC ? "ENOSPC" : "EIO",
+                                                             strerror(-r), n - i);
+                        return;
+                }
+        }
+        if (l->backoff && !stop_requested) {
+                l->backoff = 0;
+                (void) sd_notify(0, "STATUS=Processing reports");
+        }
+}
+
+/* rescan - list new/ and process all of it */
+static void rescan(struct loop *l) {
+        char **names = NULL;
+        size_t n = 0;
+        int r;
+
+        l->rescan = false;
+        l->last_rescan = mono_usec();
+        do {
+                r = dt_maildir_list(l->rt->md, DT_MD_NEW, &names, &n);
+                if (r < 0) {
+                        fprintf(stderr, "dmarctrace: cannot list '%s/new': %s\n", dt_maildir_root(l->rt->md),
+                                strerror(-r));
+                        l->rescan = true;
+                        return;
+                }
+                run_names(l, names, n);
+                names = dt_maildir_names_free(names, n);
+        } while (r == 1 && !stop_requested && !l->backoff);
+}
+
+/* start_watch - watch ROOT/new; on failure the loop falls back to periodic rescans */
+static void start_watch(struct loop *l) {
+        char dir[4200];
+        int r;
+
+        (void) snprintf(dir, sizeof dir, "%s/new", dt_maildir_root(l->rt->md));
+        r = dt_watch_open(dir);
+        l->watching = r >= 0;
+        if (r < 0)
+                fprintf(stderr, "dmarctrace: cannot watch '%s': %s; rescanning every %d s instead\n", dir,
+                        strerror(-r), IDLE_WAIT_MS / 1000);
+}
+
+/* reload - SIGHUP: a whole new runtime, or the old one with the reason said */
+static void reload(struct loop *l) {
+        struct dt_runtime *fresh = NULL;
+        struct dt_error err;
+        int r;
+
+        reload_requested = 0;
+        (void) sd_notify(0, "RELOADING=1");
+        dt_error_clear(&err);
+        r = dt_runtime_open(l->config_path, &fresh, &err);
+        if (r < 0) {
+                fprintf(stderr, "dmarctrace: reload failed, keeping the running configuration: %s\n",
+                        err.message);
+                (void) dt_runtime_emit_state(l->rt, "reload-failed", "CONFIG_RELOAD_FAILED", err.message, 0);
+        } else {
+                dt_watch_close();
+                dt_runtime_free(l->rt);
+                l->rt = fresh;
+                start_watch(l);
+                l->rescan = true;
+                (void) dt_runtime_emit_state(l->rt, "reloaded", NULL, NULL, 0);
+        }
+        (void) sd_notify(0, "READY=1\nSTATUS=Processing reports");
+}
+
+int dt_cmd_agent(int argc, char **argv) {
+        static const struct option longopts[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        struct loop l = { .config_path = DT_CONFIG_PATH_DEFAULT };
+        struct sigaction sa = { .sa_handler = on_signal };     /* no SA_RESTART: waits end early */
+        struct dt_error err;
+        int c, r;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'c':
+                        l.config_path = optarg;
+                        break;
+                case 'h':
+                        printf("Usage: dmarctrace agent [-c FILE]\n"
+                               "Watch the Maildir and process reports as they arrive (the daemon).\n");
+                        return 0;
+                default:
+                        return 2;
+                }
+        }
+        if (optind != argc) {
+                fprintf(stderr, "dmarctrace agent: unexpected argument '%s'\n", argv[optind]);
+                return 2;
+        }
+        signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+
+        dt_error_clear(&err);
+        r = dt_runtime_open(l.config_path, &l.rt, &err);
+        if (r < 0) {
+                fprintf(stderr, "dmarctrace: %s\n", err.message);
+                return 1;
+        }
+        if (sd_watchdog_enabled(0, &l.watchdog_usec) <= 0)
+                l.watchdog_usec = 0;
+        start_watch(&l);        /* before the first listing, so nothing arrives unseen */
+        (void) dt_runtime_emit_state(l.rt, "ready", NULL, NULL, 0);
+        (void) sd_notify(0, "READY=1\nSTATUS=Processing reports");
+        l.rescan = true;
+
+        while (!stop_requested) {
+                char **names = NULL;
+                size_t n = 0;
+                bool overflow = false;
+                uint64_t now = mono_usec();
+                int wait_ms = IDLE_WAIT_MS;
+
+                ping(&l);
+                if (reload_requested)
+                        reload(&l);
+                if (l.backoff && now < l.retry_at) {
+                        wait_ms = (int) ((l.retry_at - now) / 1000u) + 1;
+                } else if (l.rescan || now - l.last_rescan >= (uint64_t) RESCAN_EVERY_SEC * 1000000u) {
+                        rescan(&l);
+                        continue;
+                }
+                if (l.watchdog_usec && (uint64_t) wait_ms * 1000u > l.watchdog_usec / 2)
+                        wait_ms = (int) (l.watchdog_usec / 2000u);
+                if (!l.watching) {
+                        usleep((useconds_t) wait_ms * 1000u);   /* a signal ends it early */
+                        l.rescan = true;
+                        continue;
+                }
+                r = dt_watch_wait(wait_ms, &names, &n, &overflow);
+                if (r < 0 || r == DT_WATCH_LOST) {
+                        dt_watch_close();
+                        start_watch(&l);
+                        l.rescan = true;
+                        continue;
+                }
+                if (overflow) {
+                        (void) dt_runtime_emit_state(l.rt, "rescan", "INOTIFY_OVERFLOW", NULL, 0);
+                        l.rescan = true;
+                }
+                if (!l.backoff)
+                        run_names(&l, names, n);
+                else if (n)
+                        l.rescan = true;
+                dt_maildir_names_free(names, n);
+        }
+        (void) sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+        (void) dt_runtime_emit_state(l.rt, "stopping", NULL, NULL, 0);
+        dt_watch_close();
+        dt_runtime_free(l.rt);
+        return 0;
+}

@@ -1,0 +1,141 @@
+/* cmd-scan.c - `dmarctrace scan [-c FILE]`: process the Maildir's backlog once, then exit
+ *
+ * The same pipeline and events as the agent: every message in new/ (and, in keep mode, every
+ * message in cur/ the store has not seen) is parsed, stored, reported and moved. While the event
+ * output or the store is unavailable the scan waits and retries (backoff up to 60 s, at most 5
+ * minutes in all) rather than drop anything. On a terminal, progress goes to stderr.
+ * Exit status: 0 the backlog was processed (rejected messages included: they are handled input),
+ * 1 the run could not work (configuration, Maildir, store, output), 2 usage error. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/commands.h"
+#include "agent/runtime.h"
+
+#define RETRY_TOTAL_SEC 300
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig) {
+        (void) sig;
+        stop_requested = 1;
+}
+
+/* now_mono - CLOCK_MONOTONIC seconds */
+static double now_mono(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* process_all - every name, with retries while the run cannot go on; <0 when it never could */
+static int process_all(struct dt_runtime *rt, enum dt_md_sub sub, char **names, size_t n,
+                       size_t *done, size_t total, bool progress, double t0) {
+        size_t i;
+
+        for (i = 0; i < n && !stop_requested; i++) {
+                unsigned backoff = 1, waited = 0;
+                int r;
+
+                while ((r = dt_pipeline_process(rt->pipe, sub, names[i])) < 0) {
+                        if (waited == 0)
+                                fprintf(stderr, "dmarctrace: cannot process '%s' now: %s; retrying\n",
+                                        names[i], strerror(-r));
+                        if (waited >= RETRY_TOTAL_SEC || stop_requested)
+                                return r;
+                        sleep(backoff);
+                        waited += backoff;
+                        backoff = backoff < 60 ? backoff * 2 : 60;
+                }
+                (*done)++;
+                if (progress && (*done % 64 == 0 || *done == total)) {
+                        double dt = now_mono() - t0;
+                        fprintf(stderr, "\rscan: %zu/%zu messages (%.0f/s)  ", *done, total,
+                                dt > 0 ? (double) *done / dt : 0.0);
+                }
+        }
+        return 0;
+}
+
+int dt_cmd_scan(int argc, char **argv) {
+        static const struct option longopts[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        _cleanup_(dt_runtime_freep) struct dt_runtime *rt = NULL;
+        const char *path = DT_CONFIG_PATH_DEFAULT;
+        char **names = NULL, **cur = NULL;
+        size_t n = 0, ncur = 0, done = 0;
+        bool progress = isatty(STDERR_FILENO), more;
+        const struct dt_pipeline_stats *s;
+        struct dt_error err;
+        int c, r;
+        double t0;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'c':
+                        path = optarg;
+                        break;
+                case 'h':
+                        printf("Usage: dmarctrace scan [-c FILE]\n"
+                               "Process every report waiting in the Maildir once, then exit.\n");
+                        return 0;
+                default:
+                        return 2;
+                }
+        }
+        if (optind != argc) {
+                fprintf(stderr, "dmarctrace scan: unexpected argument '%s'\n", argv[optind]);
+                return 2;
+        }
+        signal(SIGPIPE, SIG_IGN);
+        signal(SIGTERM, on_stop);
+        signal(SIGINT, on_stop);
+        dt_error_clear(&err);
+        r = dt_runtime_open(path, &rt, &err);
+        if (r < 0) {
+                fprintf(stderr, "dmarctrace: %s\n", err.message);
+                return 1;
+        }
+        t0 = now_mono();
+        do {
+                r = dt_maildir_list(rt->md, DT_MD_NEW, &names, &n);
+                if (r < 0) {
+                        fprintf(stderr, "dmarctrace: cannot list '%s/new': %s\n",
+                                dt_maildir_root(rt->md), strerror(-r));
+                        return 1;
+                }
+                more = r == 1;
+                if (rt->cfg->maildir_mode == DT_MAILDIR_KEEP && ncur == 0 &&
+                    dt_maildir_list(rt->md, DT_MD_CUR, &cur, &ncur) < 0)
+                        ncur = 0;
+                r = process_all(rt, DT_MD_NEW, names, n, &done, n + ncur, progress, t0);
+                if (r >= 0 && cur)
+                        r = process_all(rt, DT_MD_CUR, cur, ncur, &done, n + ncur, progress, t0);
+                names = dt_maildir_names_free(names, n);
+                cur = dt_maildir_names_free(cur, ncur);
+                if (r < 0) {
+                        fprintf(stderr, "\ndmarctrace: giving up: %s (messages left in new/)\n", strerror(-r));
+                        return 1;
+                }
+        } while (more && !stop_requested);
+        if (progress && done)
+                fputc('\n', stderr);
+        s = dt_pipeline_stats(rt->pipe);
+        (void) dt_runtime_emit_state(rt, "scan-done", NULL, NULL, 0);
+        fprintf(stderr, "dmarctrace: scanned %zu messages: %llu aggregate, %llu failure, %llu duplicate, "
+                "%llu rejected, %llu already seen, %llu vanished\n", done,
+                (unsigned long long) s->aggregate, (unsigned long long) s->failure,
+                (unsigned long long) s->duplicate, (unsigned long long) s->rejected,
+                (unsigned long long) s->skipped, (unsigned long long) s->vanished);
+        return 0;
+}

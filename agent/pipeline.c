@@ -1,0 +1,424 @@
+/* pipeline.c - one Maildir message from file to stored, emitted and moved
+ *
+ * For each message: read it safely (maildir.c), classify and parse it (parse.c), and in one
+ * store transaction record what it held; events go out before the commit and the file moves
+ * after it, so a crash anywhere means the message is processed again with the same event ids.
+ * An unusable message gives an input-rejected event, a "rejected" row, and a move into the
+ * .Rejected folder; a duplicate report gives no events and bumps a counter.
+ * Failures of the run itself (the event sink or the store) are returned to the caller with
+ * nothing committed or moved, so the message waits in new/ until the run can go on.
+ * SECURITY: every string from the message is hostile; emit.c sanitises event values, and the
+ * Maildir name is used byte-exact only for the rename. */
+#include <errno.h>
+#include <glib.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/parse.h"
+#include "agent/pipeline.h"
+
+struct dt_pipeline {
+        const struct dt_config *cfg;
+        struct dt_store *store;
+        struct dt_emitter *em;
+        struct dt_maildir *md;
+        const struct dt_identity *id;
+        struct dt_pipeline_stats stats;
+};
+
+/* one message being processed */
+struct job {
+        struct dt_pipeline *p;
+        const char *name;               /* Maildir name, byte-exact */
+        char path[4096];                /* ROOT/new/NAME, for events (emit sanitises) */
+        const char *outcome;            /* DT_STORE_AGGREGATE, _FAILURE, _DUPLICATE */
+        int fatal;                      /* <0: the sink (store or emit) failed, not the input */
+};
+
+/* rfc3339 - t as "YYYY-MM-DDTHH:MM:SSZ", or "" when missing */
+static const char *rfc3339(int64_t t, char *buf, size_t cap) {
+        time_t tt = (time_t) t;
+        struct tm tm;
+
+        if (t == DT_TIME_MISSING || !gmtime_r(&tt, &tm) || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                buf[0] = '\0';
+        return buf;
+}
+
+/* u64 - decimal text of v in buf */
+static const char *u64(uint64_t v, char *buf, size_t cap) {
+        (void) snprintf(buf, cap, "%" PRIu64, v);
+        return buf;
+}
+
+/* is_pass - a DMARC pass for the row: aligned DKIM or aligned SPF passed */
+static bool is_pass(const struct dt_record *r) {
+        return (r->dkim && strcmp(r->dkim, "pass") == 0) || (r->spf && strcmp(r->spf, "pass") == 0);
+}
+
+/* emit_record - the aggregate-record event of one row */
+static int emit_record(struct job *j, const char *seed, const char *org, const char *rid,
+                       const char *domain, const struct dt_record *r, bool own) {
+        char count[24], msg[512];
+        const struct dt_field f[] = {
+                { DT_F_POLICY_DOMAIN, domain },
+                { DT_F_REPORT_ORG, org },
+                { DT_F_REPORT_ID, rid },
+                { DT_F_SOURCE_IP, r->source_ip },
+                { DT_F_MESSAGE_COUNT, u64(r->count, count, sizeof count) },
+                { DT_F_DISPOSITION, r->disposition },
+                { DT_F_DKIM_RESULT, r->dkim },
+                { DT_F_DKIM_DOMAIN, r->n_auth_dkim ? r->auth_dkim[0].domain : NULL },
+                { DT_F_SPF_RESULT, r->spf },
+                { DT_F_SPF_DOMAIN, r->n_auth_spf ? r->auth_spf[0].domain : NULL },
+                { DT_F_HEADER_FROM, r->header_from },
+                { DT_F_ENVELOPE_FROM, r->envelope_from },
+                { DT_F_OWN_HOST, own ? "true" : "false" },
+        };
+
+        (void) snprintf(msg, sizeof msg, "aggregate-record: %.100s %.60s count %s dkim=%.20s spf=%.20s "
+                        "disposition=%.20s%s", domain, r->source_ip, count, r->dkim ? r->dkim : "-",
+                        r->spf ? r->spf : "-", r->disposition ? r->disposition : "-",
+                        own ? " [this host]" : "");
+        return dt_emit(j->p->em, DT_EVENT_AGGREGATE_RECORD, seed, msg, f, ELEMENTSOF(f));
+}
+
+/* on_aggregate - store one aggregate report, emitting its events */
+static int on_aggregate(void *userdata, const struct dt_parse_ctx *ctx, struct dt_aggregate *agg,
+                        struct dt_error *err) {
+        struct job *j = userdata;
+        struct dt_pipeline *p = j->p;
+        const struct dt_policy *pol = dt_aggregate_policy(agg);
+        const char *org = dt_aggregate_org(agg) ? dt_aggregate_org(agg) : "";
+        const char *rid = dt_aggregate_report_id(agg), *domain = pol && pol->domain ? pol->domain : "";
+        int64_t begin = dt_aggregate_begin(agg), end = dt_aggregate_end(agg), rowid = 0;
+        uint64_t pass = 0, fail = 0, own = 0, idx = 0;
+        const struct dt_record *rec;
+        char seed[1024], rseed[1100], b1[24], b2[24], b3[24], b4[24], b5[24], b6[24], t1[32], t2[32];
+        char msg[512];
+        struct dt_store_report_key key = {
+                .org = org, .report_id = rid, .domain = domain, .begin = begin, .end = end,
+        };
+        int r;
+
+        r = dt_store_aggregate_begin(p->store, &key, &rowid);
+        if (r < 0)
+                return j->fatal = r;
+        if (r == 1) {                   /* already stored: no events, count it */
+                /* read it to the end all the same: a copy that breaks halfway is rejected, as
+                 * it would have been the first time */
+                while ((r = dt_aggregate_next(agg, &rec, err)) > 0)
+                        ;
+                if (r < 0)
+                        return r;
+                j->outcome = DT_STORE_DUPLICATE;
+                p->stats.duplicate++;
+                return 0;
+        }
+        (void) snprintf(seed, sizeof seed, "%s\x1f%s\x1f%s\x1f%" PRId64 "\x1f%" PRId64, org, rid, domain,
+                        begin, end);
+        while ((r = dt_aggregate_next(agg, &rec, err)) > 0) {
+                bool mine = dt_identity_has_address(p->id, rec->source_ip);
+                bool ok = is_pass(rec);
+
+                if (ok)
+                        pass += rec->count;
+                else
+                        fail += rec->count;
+                if (mine)
+                        own += rec->count;
+                r = dt_store_aggregate_record(p->store, rowid, org, domain, rec->source_ip, rec->count,
+                                              begin, end, ok, mine);
+                if (r < 0)
+                        return j->fatal = r;
+                if (p->cfg->records == DT_RECORDS_ALL || (p->cfg->records == DT_RECORDS_OWN && mine)) {
+                        (void) snprintf(rseed, sizeof rseed, "%s\x1f#%" PRIu64, seed, idx);
+                        r = emit_record(j, rseed, org, rid, domain, rec, mine);
+                        if (r < 0)
+                                return j->fatal = r;
+                }
+                idx++;
+        }
+        if (r < 0)
+                return r;               /* the report broke halfway: input error */
+        r = dt_store_aggregate_end(p->store, rowid, dt_aggregate_record_count(agg),
+                                   dt_aggregate_message_count(agg), pass, fail, own);
+        if (r < 0)
+                return j->fatal = r;
+
+        const struct dt_field f[] = {
+                { DT_F_POLICY_DOMAIN, domain },
+                { DT_F_REPORT_ORG, org },
+                { DT_F_REPORT_ID, rid },
+                { DT_F_PERIOD_BEGIN, rfc3339(begin, t1, sizeof t1) },
+                { DT_F_PERIOD_END, rfc3339(end, t2, sizeof t2) },
+                { DT_F_RECORD_COUNT, u64(dt_aggregate_record_count(agg), b1, sizeof b1) },
+                { DT_F_MESSAGE_COUNT, u64(dt_aggregate_message_count(agg), b2, sizeof b2) },
+                { DT_F_PASS_COUNT, u64(pass, b3, sizeof b3) },
+                { DT_F_FAIL_COUNT, u64(fail, b4, sizeof b4) },
+                { DT_F_OWN_HOST_COUNT, u64(own, b5, sizeof b5) },
+                { DT_F_INPUT_PATH, j->path },
+        };
+        (void) u64(dt_aggregate_n_warnings(agg), b6, sizeof b6);
+        (void) snprintf(msg, sizeof msg, "aggregate-report: %.100s from %.100s (report %.100s) %.10s: "
+                        "%s records, %s messages, %s pass, %s fail, %s from this host", domain, org,
+                        rid, t1, b1, b2, b3, b4, b5);
+        r = dt_emit(p->em, DT_EVENT_AGGREGATE_REPORT, seed, msg, f, ELEMENTSOF(f));
+        if (r < 0)
+                return j->fatal = r;
+        j->outcome = DT_STORE_AGGREGATE;
+        p->stats.aggregate++;
+        (void) ctx;
+        return 0;
+}
+
+/* failure_key - SHA-256 over the feedback part(s) and the original Message-ID (for a report
+ * without an ARF part, over every part's content), as hex; owned by the caller */
+static char *failure_key(const struct dt_message *m, const struct dt_failure *f) {
+        GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
+        bool arf = false;
+        size_t i;
+        char *hex;
+
+        for (i = 0; i < dt_message_n_parts(m); i++) {
+                const struct dt_part *part = dt_message_part(m, i);
+                if (part->data && strcmp(part->content_type, "message/feedback-report") == 0) {
+                        g_checksum_update(ck, part->data, (gssize) part->len);
+                        arf = true;
+                }
+        }
+        for (i = 0; !arf && i < dt_message_n_parts(m); i++) {
+                const struct dt_part *part = dt_message_part(m, i);
+                if (part->data)
+                        g_checksum_update(ck, part->data, (gssize) part->len);
+        }
+        g_checksum_update(ck, (const guchar *) "\0", 1);
+        if (f->original && f->original->message_id)
+                g_checksum_update(ck, (const guchar *) f->original->message_id,
+                                  (gssize) strlen(f->original->message_id));
+        hex = strdup(g_checksum_get_string(ck));
+        g_checksum_free(ck);
+        return hex;
+}
+
+/* join - the strings comma-joined into buf (cut at cap) */
+static const char *join(char *const *v, size_t n, char *buf, size_t cap) {
+        size_t i, len = 0;
+
+        buf[0] = '\0';
+        for (i = 0; i < n && len + 1 < cap; i++) {
+                int k = snprintf(buf + len, cap - len, "%s%s", i ? "," : "", v[i]);
+                if (k < 0 || (size_t) k >= cap - len)
+                        break;
+                len += (size_t) k;
+        }
+        return buf;
+}
+
+/* on_failure - store one failure report and emit its event */
+static int on_failure(void *userdata, const struct dt_parse_ctx *ctx, const struct dt_failure *f,
+                      struct dt_error *err) {
+        struct job *j = userdata;
+        struct dt_pipeline *p = j->p;
+        const struct dt_headers *o = f->original;
+        _cleanup_free_ char *key = NULL;
+        char rcpt[1024], arrival[32], date[32], hops[24], msg[768];
+        const char *domain = f->reported_domain;
+        bool own;
+        int r;
+
+        key = failure_key(ctx->message, f);
+        if (!key)
+                return j->fatal = -ENOMEM;
+        if (!domain && o && o->from) {
+                const char *at = strrchr(o->from, '@');
+                domain = at ? at + 1 : NULL;
+        }
+        r = dt_store_failure_add(p->store, key, domain ? domain : "", f->source_ip,
+                                 f->has_arrival_date ? f->arrival_date : DT_TIME_MISSING,
+                                 o ? o->message_id : NULL);
+        if (r < 0)
+                return j->fatal = r;
+        if (r == 1) {
+                j->outcome = DT_STORE_DUPLICATE;
+                p->stats.duplicate++;
+                return 0;
+        }
+        own = dt_identity_has_address(p->id, f->source_ip);
+        const struct dt_field fields[] = {
+                { DT_F_FEEDBACK_TYPE, f->feedback_type },
+                { DT_F_AUTH_FAILURE, f->auth_failure },
+                { DT_F_SOURCE_IP, f->source_ip },
+                { DT_F_REPORTED_DOMAIN, domain },
+                { DT_F_ORIGINAL_MAIL_FROM, f->original_mail_from },
+                { DT_F_ORIGINAL_RCPT_TO, f->n_original_rcpt_to ?
+                        join(f->original_rcpt_to, f->n_original_rcpt_to, rcpt, sizeof rcpt) : NULL },
+                { DT_F_ARRIVAL_DATE, f->has_arrival_date ? rfc3339(f->arrival_date, arrival, sizeof arrival) : NULL },
+                { DT_F_DELIVERY_RESULT, f->delivery_result },
+                { DT_F_EMAIL_MESSAGE_ID, o ? o->message_id : NULL },
+                { DT_F_EMAIL_FROM_ADDRESS, o ? o->from : NULL },
+                { DT_F_EMAIL_TO_ADDRESS, o ? o->to : NULL },
+                { DT_F_EMAIL_SUBJECT, o ? o->subject : NULL },
+                { DT_F_EMAIL_DATE, o && o->has_date ? rfc3339(o->date, date, sizeof date) : NULL },
+                { DT_F_PHP_ORIGINATING_SCRIPT, o ? o->x_php_originating_script : NULL },
+                { DT_F_X_MAILER, o ? o->x_mailer : NULL },
+                { DT_F_RECEIVED_HOPS, o ? u64(o->n_received, hops, sizeof hops) : NULL },
+                { DT_F_OWN_HOST, own ? "true" : "false" },
+                { DT_F_INPUT_PATH, j->path },
+        };
+        (void) snprintf(msg, sizeof msg, "failure-report: %.100s %.40s from %.60s, Message-ID <%.200s>, "
+                        "Subject '%.120s'%s", domain ? domain : "?",
+                        f->feedback_type ? f->feedback_type : "non-arf", f->source_ip ? f->source_ip : "?",
+                        o && o->message_id ? o->message_id : "?", o && o->subject ? o->subject : "",
+                        own ? " [this host]" : "");
+        r = dt_emit(p->em, DT_EVENT_FAILURE_REPORT, key, msg, fields, ELEMENTSOF(fields));
+        if (r < 0)
+                return j->fatal = r;
+        j->outcome = DT_STORE_FAILURE;
+        p->stats.failure++;
+        (void) err;
+        return 0;
+}
+
+/* reject - input-rejected event, "rejected" row, commit, move into .Rejected (move mode) */
+static int reject(struct job *j, enum dt_md_sub sub, const struct dt_error *e) {
+        struct dt_pipeline *p = j->p;
+        bool move = p->cfg->maildir_mode == DT_MAILDIR_MOVE;
+        char moved[4200] = "", off[24], line[24], msg[1024];
+        const char *reason = e->reason ? e->reason : DT_R_IO;
+        int r;
+
+        if (move)
+                (void) snprintf(moved, sizeof moved, "%s/cur/%s:2,S", DT_MAILDIR_REJECTED, j->name);
+        const struct dt_field f[] = {
+                { DT_F_INPUT_PATH, j->path },
+                { DT_F_REASON, reason },
+                { DT_F_ERROR_MESSAGE, e->message },
+                { DT_F_OFFSET, e->line > 0 || e->offset < 0 ? NULL : u64((uint64_t) e->offset, off, sizeof off) },
+                { DT_F_LINE, e->line > 0 ? u64((uint64_t) e->line, line, sizeof line) : NULL },
+                { DT_F_MOVED_TO, move ? moved : NULL },
+        };
+        (void) snprintf(msg, sizeof msg, "input-rejected: %.300s: %.200s (%s)%s%.300s", j->path, e->message,
+                        reason, move ? ", moved to " : "", moved);
+        r = dt_emit(p->em, DT_EVENT_INPUT_REJECTED, j->name, msg, f, ELEMENTSOF(f));
+        if (r < 0)
+                return r;
+        r = dt_store_message_done(p->store, j->name, DT_STORE_REJECTED, reason);
+        if (r < 0)
+                return r;
+        r = dt_store_commit(p->store);
+        if (r < 0)
+                return r;
+        p->stats.rejected++;
+        if (move) {
+                /* XXX: when .Rejected/cur already holds the name, maildir.c adds a ".dtN" suffix and
+                 * the event's MOVED_TO names the intended path, not the actual one. */
+                r = dt_maildir_reject(p->md, sub, j->name, NULL, 0);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
+        return 0;
+}
+
+int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *name) {
+        const struct dt_parse_sink sink = { .aggregate = on_aggregate, .failure = on_failure };
+        _cleanup_free_ char *buf = NULL;
+        struct job j = { .p = p, .name = name };
+        char outcome[32];
+        struct dt_error err;
+        size_t len = 0;
+        int r, rr, n;
+
+        n = snprintf(j.path, sizeof j.path, "%s/%s/%s", dt_maildir_root(p->md),
+                     sub == DT_MD_NEW ? "new" : "cur", name);
+        if (n < 0 || (size_t) n >= sizeof j.path)
+                (void) snprintf(j.path, sizeof j.path, "%s", name);
+
+        r = dt_store_message_get(p->store, name, outcome, sizeof outcome, NULL);
+        if (r < 0)
+                return r;
+        if (r > 0 && outcome[0]) {
+                /* done before: in keep mode that is all; in move mode the last run committed
+                 * and was stopped before the rename, so finish that step only */
+                p->stats.skipped++;
+                if (p->cfg->maildir_mode == DT_MAILDIR_KEEP || sub != DT_MD_NEW)
+                        return 0;
+                if (strcmp(outcome, DT_STORE_REJECTED) == 0)
+                        r = dt_maildir_reject(p->md, sub, name, NULL, 0);
+                else
+                        r = dt_maildir_mark_seen(p->md, name);
+                return r == -ENOENT ? 0 : r;
+        }
+        dt_error_clear(&err);
+        r = dt_maildir_read(p->md, sub, name, p->cfg->limits.message_bytes, &buf, &len, &err);
+        if (r == -ENOENT) {
+                p->stats.vanished++;
+                return 0;
+        }
+        if (r < 0 && dt_maildir_error_is_transient(r))
+                return r;
+
+        rr = r;                         /* <0: the file itself is unusable (err says why) */
+        r = dt_store_begin(p->store);
+        if (r < 0)
+                return r;
+        r = rr < 0 ? rr : dt_parse_buffer(buf, len, j.path, &p->cfg->limits, &sink, &j, &err);
+        if (j.fatal < 0) {
+                dt_store_rollback(p->store);
+                return j.fatal;
+        }
+        if (r < 0) {
+                /* the input was unusable: drop whatever the report stored before it broke */
+                dt_store_rollback(p->store);
+                r = dt_store_begin(p->store);
+                if (r >= 0)
+                        r = reject(&j, sub, &err);
+                if (r < 0)
+                        dt_store_rollback(p->store);
+                return r;
+        }
+        r = dt_store_message_done(p->store, name, j.outcome ? j.outcome : DT_STORE_DUPLICATE, NULL);
+        if (r >= 0)
+                r = dt_store_commit(p->store);
+        if (r < 0) {
+                dt_store_rollback(p->store);
+                return r;
+        }
+        if (p->cfg->maildir_mode == DT_MAILDIR_MOVE && sub == DT_MD_NEW) {
+                r = dt_maildir_mark_seen(p->md, name);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
+        return 0;
+}
+
+int dt_pipeline_new(const struct dt_config *cfg, struct dt_store *store, struct dt_emitter *em,
+                    struct dt_maildir *md, const struct dt_identity *id, struct dt_pipeline **out) {
+        struct dt_pipeline *p = calloc(1, sizeof *p);
+
+        if (!p)
+                return -ENOMEM;
+        p->cfg = cfg;
+        p->store = store;
+        p->em = em;
+        p->md = md;
+        p->id = id;
+        *out = p;
+        return 0;
+}
+
+const struct dt_pipeline_stats *dt_pipeline_stats(const struct dt_pipeline *p) {
+        return &p->stats;
+}
+
+void dt_pipeline_set_config(struct dt_pipeline *p, const struct dt_config *cfg) {
+        p->cfg = cfg;
+}
+
+struct dt_pipeline *dt_pipeline_free(struct dt_pipeline *p) {
+        free(p);
+        return NULL;
+}

@@ -1,0 +1,49 @@
+/* pipeline.h - one Maildir message from file to stored, emitted and moved
+ *
+ * The order of work for every message is parse -> emit events -> commit -> rename: a crash at
+ * any point leaves the message in new/ to be processed again, the store never counts it twice
+ * (the transaction holds both the report rows and the "processed" mark), and the events it
+ * emits again carry the same DMARCTRACE_EVENT_ID. Used by `scan` and by the agent loop. */
+#ifndef DT_PIPELINE_H
+#define DT_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/emit.h"
+#include "agent/identity.h"
+#include "agent/maildir.h"
+#include "agent/store.h"
+#include "conf/config.h"
+
+struct dt_pipeline_stats {
+        uint64_t aggregate;     /* aggregate reports stored */
+        uint64_t failure;       /* failure reports stored */
+        uint64_t duplicate;     /* reports already in the store */
+        uint64_t rejected;      /* messages that could not be used */
+        uint64_t skipped;       /* processed by an earlier run (keep mode, or a rename cut short) */
+        uint64_t vanished;      /* gone between listing and opening (another MUA): benign */
+};
+
+struct dt_pipeline;
+
+/* dt_pipeline_new - tie the parts together; all are borrowed and must outlive the pipeline */
+int dt_pipeline_new(const struct dt_config *cfg, struct dt_store *store, struct dt_emitter *em,
+                    struct dt_maildir *md, const struct dt_identity *id, struct dt_pipeline **out);
+
+/* dt_pipeline_process - one message, new/NAME or cur/NAME. Returns 0 when the message is done
+ * (stored, rejected, skipped or gone), or <0 when the run itself cannot go on right now (the
+ * journal or JSON output is unavailable, the store failed, the host is out of fds): nothing was
+ * committed or moved, and the caller retries later. */
+int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *name);
+
+/* dt_pipeline_stats - counts so far, borrowed */
+const struct dt_pipeline_stats *dt_pipeline_stats(const struct dt_pipeline *p);
+
+/* dt_pipeline_set_config - use another configuration from now on (SIGHUP); borrowed */
+void dt_pipeline_set_config(struct dt_pipeline *p, const struct dt_config *cfg);
+
+struct dt_pipeline *dt_pipeline_free(struct dt_pipeline *p);
+DEFINE_FREEP(struct dt_pipeline, dt_pipeline_free)
+
+#endif

@@ -1,0 +1,38 @@
+/* runtime.h - everything a scan or the agent holds open: config, store, emitter, Maildir, identity
+ *
+ * Opened in dependency order from one configuration and closed in reverse; a reload builds a
+ * whole new runtime and swaps it in only when every part opened, so a bad configuration or an
+ * unopenable store never replaces a working one. */
+#ifndef DT_RUNTIME_H
+#define DT_RUNTIME_H
+
+#include "agent/emit.h"
+#include "agent/identity.h"
+#include "agent/maildir.h"
+#include "agent/pipeline.h"
+#include "agent/store.h"
+#include "conf/config.h"
+
+struct dt_runtime {
+        struct dt_config *cfg;
+        struct dt_store *store;
+        struct dt_emitter *em;
+        struct dt_maildir *md;
+        struct dt_identity *id;
+        struct dt_pipeline *pipe;
+};
+
+/* dt_runtime_open - load path and open every part. On failure err->message says what failed
+ * (config file:line, Maildir, store) and *out is untouched. */
+int dt_runtime_open(const char *path, struct dt_runtime **out, struct dt_error *err);
+
+/* dt_runtime_emit_state - an agent-state event: state ("starting", "ready", "reloaded",
+ * "reload-failed", "rescan", "stopping", "degraded", "scan-done") with the pipeline's counts; reason and
+ * text may be NULL */
+int dt_runtime_emit_state(struct dt_runtime *rt, const char *state, const char *reason,
+                          const char *text, uint64_t backlog);
+
+struct dt_runtime *dt_runtime_free(struct dt_runtime *rt);
+DEFINE_FREEP(struct dt_runtime, dt_runtime_free)
+
+#endif

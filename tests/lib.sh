@@ -1,0 +1,73 @@
+# lib.sh - sourced by the integration scripts: Maildirs, configurations, a journald to talk to
+#
+# Needs DT_BIN, DT_CORPUS and DT_SRCDIR (set by Makefile.am's AM_TESTS_ENVIRONMENT).
+. "$DT_SRCDIR/tests/tap.sh"
+
+# make_maildir DIR - an empty Maildir
+make_maildir() {
+        mkdir -p "$1/new" "$1/cur" "$1/tmp"
+}
+
+# deliver MAILDIR FILE [NAME] - a copy of FILE into new/ the way an MDA does it: tmp/, then rename
+deliver_seq=0
+deliver() {
+        deliver_seq=$((deliver_seq + 1))
+        name=${3:-"1800000000.M${deliver_seq}P$$.test"}
+        cp "$2" "$1/tmp/$name" && mv "$1/tmp/$name" "$1/new/$name"
+}
+
+# write_config FILE MAILDIR STATE OUTPUT [EXTRA] - a configuration for a test run
+write_config() {
+        cat >"$1" <<CONF
+maildir = { path = "$2"; mode = "move"; };
+state_dir = "$3";
+output = "$4";
+identity = { addresses = [ "192.168.1.1", "203.0.113.25" ]; };
+events = { records = "own"; };
+${5:-}
+CONF
+}
+
+# ensure_journald - start a systemd-journald of our own when none listens (CI has no systemd as
+# PID 1; root is needed). Sets DT_STARTED_JOURNALD to its pid when we started one. Returns 1
+# (with the reason on stdout) when no journald can be had.
+DT_STARTED_JOURNALD=
+ensure_journald() {
+        if [ -S /run/systemd/journal/socket ] && journalctl -n 0 >/dev/null 2>&1 &&
+           systemd-cat -t dmarctrace-probe true 2>/dev/null; then
+                return 0
+        fi
+        if [ "$(id -u)" != 0 ]; then
+                echo "no journald running and not root to start one"
+                return 1
+        fi
+        jd=/lib/systemd/systemd-journald
+        [ -x "$jd" ] || jd=/usr/lib/systemd/systemd-journald
+        if [ ! -x "$jd" ]; then
+                echo "systemd-journald is not installed"
+                return 1
+        fi
+        mkdir -p /run/systemd/journal
+        "$jd" >/dev/null 2>&1 &
+        DT_STARTED_JOURNALD=$!
+        i=0
+        while [ ! -S /run/systemd/journal/socket ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+        if [ ! -S /run/systemd/journal/socket ]; then
+                echo "started systemd-journald but its socket never appeared"
+                return 1
+        fi
+        return 0
+}
+
+stop_journald() {
+        if [ -n "$DT_STARTED_JOURNALD" ]; then
+                kill "$DT_STARTED_JOURNALD" 2>/dev/null
+                wait "$DT_STARTED_JOURNALD" 2>/dev/null
+                DT_STARTED_JOURNALD=
+        fi
+}
+
+# events FILE NAME - the JSON events of one type from a JSON-lines file
+events() {
+        jq -c "select(.DMARCTRACE_EVENT == \"$2\")" "$1"
+}

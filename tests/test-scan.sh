@@ -1,0 +1,116 @@
+#!/bin/sh
+# test-scan.sh - `dmarctrace scan` end to end: a Maildir built from the shared corpus, events as
+# JSON lines and read back from a real journald, dedupe, keep mode, the .Rejected folder, and a
+# SIGKILL in the middle of a large scan followed by a rerun with exact totals.
+set -u
+. "$DT_SRCDIR/tests/lib.sh"
+C="$DT_CORPUS"
+T=$(mktemp -d)
+trap 'stop_journald; rm -rf "$T"' EXIT
+M="$T/Maildir"
+make_maildir "$M"
+
+# the whole corpus, each file delivered as a message
+n_files=0
+for f in "$C"/aggregate/* "$C"/failure/* "$C"/malformed/* "$C"/php-originating/*; do
+        deliver "$M" "$f"
+        n_files=$((n_files + 1))
+done
+write_config "$T/json.conf" "$M" "$T/state" json
+"$DT_BIN" scan -c "$T/json.conf" >"$T/ev1" 2>"$T/err1"; rc=$?
+is "scan exits 0" "$rc" "0"
+is "every event line is JSON" "$(jq -c . "$T/ev1" >/dev/null 2>&1 && echo ok)" "ok"
+
+# what to expect, from `dmarctrace parse` over the same files: distinct report keys
+"$DT_BIN" parse "$C"/aggregate/* "$C"/malformed/* >"$T/parsed" 2>/dev/null
+want_agg=$(jq -r 'select(.type=="aggregate") | [.org_name // "", .report_id, .domain, .begin, .end] | @json' "$T/parsed" | sort -u | wc -l)
+is "one aggregate-report per distinct report" "$(events "$T/ev1" aggregate-report | wc -l)" "$want_agg"
+is "failure-report events (LF and CRLF copies of one report count once)" \
+        "$(events "$T/ev1" failure-report | wc -l)" "8"
+is "rejected: the five unusable files" \
+        "$(events "$T/ev1" input-rejected | jq -r .DMARCTRACE_REASON | sort | tr '\n' ' ')" \
+        "EMPTY NOT_A_REPORT XML_MALFORMED XML_MALFORMED XML_MALFORMED "
+is "new/ is empty" "$(ls "$M/new" | wc -l)" "0"
+is "rejected files are in .Rejected/cur" "$(ls "$M/.Rejected/cur" | wc -l)" "5"
+is ".Rejected is a Maildir++ folder" "$(ls -d "$M/.Rejected/new" "$M/.Rejected/tmp" "$M/.Rejected/maildirfolder" | wc -l)" "3"
+is "the rest are in cur/ marked seen" "$(ls "$M/cur" | grep -c ':2,S$')" "$((n_files - 5))"
+moved=$(events "$T/ev1" input-rejected | jq -r 'select(.DMARCTRACE_REASON=="EMPTY") | .DMARCTRACE_MOVED_TO')
+is "MOVED_TO names the file in .Rejected" "$(test -e "$M/$moved" && echo yes)" "yes"
+
+# field values of one report, checked against the XML (tierpod_test.xml: 192.168.1.1 is ours)
+ev=$(events "$T/ev1" aggregate-report | jq -c 'select(.DMARCTRACE_REPORT_ID=="1.id.0" and .DMARCTRACE_PERIOD_BEGIN=="2018-04-20T00:00:00Z")')
+is "aggregate-report fields" "$(echo "$ev" | jq -r '[.DMARCTRACE_REPORT_ORG,.DMARCTRACE_POLICY_DOMAIN,.DMARCTRACE_PERIOD_BEGIN,.DMARCTRACE_RECORD_COUNT,.DMARCTRACE_MESSAGE_COUNT,.DMARCTRACE_OWN_HOST_COUNT] | join("|")')" \
+        "Test Inc.|test.net|2018-04-20T00:00:00Z|2|7|5"
+is "aggregate-report carries its ids" "$(echo "$ev" | jq -r '[.SYSLOG_IDENTIFIER,.MESSAGE_ID,(.DMARCTRACE_EVENT_ID|length)] | join("|")')" \
+        "dmarctrace|0746fc1d916b4b818c77f4be192e2f3e|32"
+rec=$(events "$T/ev1" aggregate-record | jq -c 'select(.DMARCTRACE_REPORT_ID=="1.id.0" and .DMARCTRACE_MESSAGE_COUNT=="5")')
+is "events.records=own: only our rows" "$(events "$T/ev1" aggregate-record | jq -r .DMARCTRACE_OWN_HOST | sort -u)" "true"
+is "aggregate-record fields" "$(echo "$rec" | jq -r '[.DMARCTRACE_SOURCE_IP,.DMARCTRACE_DKIM_RESULT,.DMARCTRACE_SPF_RESULT,.DMARCTRACE_DISPOSITION,.DMARCTRACE_OWN_HOST] | join("|")')" \
+        "192.168.1.1|pass|pass|none|true"
+fr=$(events "$T/ev1" failure-report | jq -c 'select(.DMARCTRACE_SOURCE_IP=="192.0.2.1" and .DMARCTRACE_AUTH_FAILURE=="bodyhash" and (.DMARCTRACE_INPUT_PATH|length) > 0)' | head -1)
+is "failure-report fields" "$(echo "$fr" | jq -r '.DMARCTRACE_FEEDBACK_TYPE')" "auth-failure"
+
+# the same messages again: nothing new is stored or emitted
+for f in "$C"/aggregate/*.xml; do deliver "$M" "$f"; done
+"$DT_BIN" scan -c "$T/json.conf" >"$T/ev2" 2>"$T/err2"; rc=$?
+is "rescan of duplicates exits 0" "$rc" "0"
+is "duplicates emit no report events" "$(events "$T/ev2" aggregate-report | wc -l)" "0"
+case "$(cat "$T/err2")" in
+*"0 aggregate"*"duplicate"*) ok "duplicates are counted" ;;
+*) fail "duplicates are counted" "$(cat "$T/err2")" ;;
+esac
+
+# keep mode: the Maildir is left untouched, and a second run does nothing
+K="$T/Keep"; make_maildir "$K"
+deliver "$K" "$C/aggregate/cry-inc_google.xml" "1.keep"
+write_config "$T/keep.conf" "$K" "$T/keepstate" json
+sed -i 's/mode = "move"/mode = "keep"/' "$T/keep.conf"
+"$DT_BIN" scan -c "$T/keep.conf" >"$T/k1" 2>/dev/null
+"$DT_BIN" scan -c "$T/keep.conf" >"$T/k2" 2>/dev/null
+is "keep mode: first run reports" "$(events "$T/k1" aggregate-report | wc -l)" "1"
+is "keep mode: file stays in new/" "$(ls "$K/new")" "1.keep"
+is "keep mode: second run is silent" "$(events "$T/k2" aggregate-report | wc -l)" "0"
+
+# a configuration error names the file and line, and exits 1
+printf 'maildir = { path = "%s"; };\ndetect = { spike_facter = 3; };\n' "$M" >"$T/bad.conf"
+"$DT_BIN" scan -c "$T/bad.conf" >/dev/null 2>"$T/err3"; rc=$?
+is "bad config exits 1" "$rc" "1"
+is "bad config message" "$(cat "$T/err3")" "dmarctrace: $T/bad.conf:2: detect.spike_facter: unknown key"
+
+# SIGKILL during a scan of generated reports, then a rerun: every report stored exactly once
+G="$T/Gen"; make_maildir "$G"; mkdir "$T/gen"
+"$DT_GEN" -n 2000 -r 1-5 -f eml -s 3 -o "$T/gen"
+for f in "$T"/gen/*; do mv "$f" "$G/new/"; done
+write_config "$T/gen.conf" "$G" "$T/genstate" json
+"$DT_BIN" scan -c "$T/gen.conf" >"$T/g1" 2>/dev/null &
+pid=$!
+sleep 0.3
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+"$DT_BIN" scan -c "$T/gen.conf" >"$T/g2" 2>/dev/null
+total=$(cat "$T/g1" "$T/g2" | jq -r 'select(.DMARCTRACE_EVENT=="aggregate-report") | .DMARCTRACE_EVENT_ID' | sort -u | wc -l)
+is "after SIGKILL and rerun: 2000 distinct reports" "$total" "2000"
+is "after SIGKILL and rerun: new/ is empty" "$(ls "$G/new" | wc -l)" "0"
+dups=$(cat "$T/g1" "$T/g2" | jq -r 'select(.DMARCTRACE_EVENT=="aggregate-report") | .DMARCTRACE_EVENT_ID' | sort | uniq -d | wc -l)
+if [ "$dups" -le 1 ]; then ok "at most the report in flight was emitted twice ($dups)"; else fail "re-emitted reports" "$dups"; fi
+
+# the journal: events read back with journalctl -o json
+if why=$(ensure_journald); then
+        J="$T/Journal"; make_maildir "$J"
+        deliver "$J" "$C/aggregate/tierpod_test.xml.zip"
+        deliver "$J" "$C/malformed/parsedmarc_empty.xml"
+        write_config "$T/journal.conf" "$J" "$T/jstate" journal
+        "$DT_BIN" scan -c "$T/journal.conf" >"$T/j.out" 2>"$T/j.err" &
+        pid=$!; wait $pid; rc=$?
+        is "journal scan exits 0" "$rc" "0"
+        is "journal mode writes nothing on stdout" "$(wc -c <"$T/j.out")" "0"
+        journalctl --sync 2>/dev/null || sleep 1
+        journalctl -o json _PID=$pid --no-pager >"$T/j.json" 2>/dev/null
+        ev=$(events "$T/j.json" aggregate-report)
+        is "journal: aggregate-report read back" "$(echo "$ev" | jq -r '[.DMARCTRACE_REPORT_ID,.DMARCTRACE_MESSAGE_COUNT,.DMARCTRACE_OWN_HOST_COUNT,.PRIORITY,.SYSLOG_FACILITY] | join("|")')" \
+                "1.id.0|7|5|6|3"
+        is "journal: input-rejected read back" "$(events "$T/j.json" input-rejected | jq -r .DMARCTRACE_REASON)" "EMPTY"
+        is "journal: MESSAGE_ID" "$(echo "$ev" | jq -r .MESSAGE_ID)" "0746fc1d916b4b818c77f4be192e2f3e"
+else
+        skip "journal: events read back with journalctl" "$why"
+fi
+tap_done
