@@ -169,9 +169,11 @@ static ssize_t raw_read(struct stream *s, uint8_t *buf, size_t n) {
 
         if (in->err.code != 0)
                 return in->err.code;
+        /* read at most one byte past the limit, so the count notices it; written without "+ 1"
+         * on the room, which wraps when the limit is UINT64_MAX */
         if (s->counted && n > 1 && s->out_total < in->lim.unpacked_bytes &&
-            n > in->lim.unpacked_bytes - s->out_total + 1)
-                n = (size_t) (in->lim.unpacked_bytes - s->out_total + 1); /* one past: we notice */
+            in->lim.unpacked_bytes - s->out_total < n - 1)
+                n = (size_t) (in->lim.unpacked_bytes - s->out_total) + 1;
         if (n > SSIZE_MAX)
                 n = SSIZE_MAX;
 

@@ -882,6 +882,29 @@ START_TEST(reader_passes_bytes)
 }
 END_TEST
 
+/* regression: with unpacked_bytes = UINT64_MAX the "one byte past the limit" arithmetic
+ * wrapped to a zero-byte read, and the stream ended after its first slice */
+START_TEST(reader_unlimited_reads_everything)
+{
+        _cleanup_free_ char *xml = NULL;
+        _cleanup_(dt_input_freep) struct dt_input *in = NULL;
+        struct dt_limits lim = dt_limits_default;
+        struct chunks c = { 0 };
+        char tmp[100];
+        size_t len, total = 0;
+        ssize_t r;
+
+        lim.unpacked_bytes = UINT64_MAX;
+        xml = dt_test_load("corpus/aggregate/tierpod_test.xml", &len);
+        c = (struct chunks) { .data = xml, .len = len, .chunk = 1000, .fail_at = -1 };
+        ck_assert_int_eq(dt_input_new_reader(chunks_read, &c, &lim, &in), 0);
+        while ((r = dt_input_read(in, tmp, sizeof tmp)) > 0)
+                total += (size_t) r;
+        ck_assert_int_eq(r, 0);
+        ck_assert_uint_eq(total, len);
+}
+END_TEST
+
 START_TEST(reader_error_is_sticky)
 {
         static const char xml[] = "<feedback></feedback>";
@@ -981,6 +1004,7 @@ static Suite *unpack_suite(void) {
         tcase_add_test(tc, bomb_ratio_gzip);
         tcase_add_test(tc, bomb_size);
         tcase_add_test(tc, reader_passes_bytes);
+        tcase_add_test(tc, reader_unlimited_reads_everything);
         tcase_add_test(tc, reader_error_is_sticky);
         tcase_add_test(tc, reader_capped);
         suite_add_tcase(s, tc);
