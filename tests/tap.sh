@@ -32,3 +32,8 @@ tap_done() {
         echo "1..$tap_n"
         [ "$tap_failed" -eq 0 ]
 }
+
+# dt ARGS... - the binary under test, wrapped by $DT_WRAP when set (valgrind in CI)
+dt() {
+        ${DT_WRAP:-} "$DT_BIN" "$@"
+}

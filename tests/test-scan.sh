@@ -17,12 +17,12 @@ for f in "$C"/aggregate/* "$C"/failure/* "$C"/malformed/* "$C"/php-originating/*
         n_files=$((n_files + 1))
 done
 write_config "$T/json.conf" "$M" "$T/state" json
-"$DT_BIN" scan -c "$T/json.conf" >"$T/ev1" 2>"$T/err1"; rc=$?
+dt scan -c "$T/json.conf" >"$T/ev1" 2>"$T/err1"; rc=$?
 is "scan exits 0" "$rc" "0"
 is "every event line is JSON" "$(jq -c . "$T/ev1" >/dev/null 2>&1 && echo ok)" "ok"
 
 # what to expect, from `dmarctrace parse` over the same files: distinct report keys
-"$DT_BIN" parse "$C"/aggregate/* "$C"/malformed/* >"$T/parsed" 2>/dev/null
+dt parse "$C"/aggregate/* "$C"/malformed/* >"$T/parsed" 2>/dev/null
 want_agg=$(jq -r 'select(.type=="aggregate") | [.org_name // "", .report_id, .domain, .begin, .end] | @json' "$T/parsed" | sort -u | wc -l)
 is "one aggregate-report per distinct report" "$(events "$T/ev1" aggregate-report | wc -l)" "$want_agg"
 is "failure-report events (LF and CRLF copies of one report count once)" \
@@ -52,7 +52,7 @@ is "failure-report fields" "$(echo "$fr" | jq -r '.DMARCTRACE_FEEDBACK_TYPE')" "
 
 # the same messages again: nothing new is stored or emitted
 for f in "$C"/aggregate/*.xml; do deliver "$M" "$f"; done
-"$DT_BIN" scan -c "$T/json.conf" >"$T/ev2" 2>"$T/err2"; rc=$?
+dt scan -c "$T/json.conf" >"$T/ev2" 2>"$T/err2"; rc=$?
 is "rescan of duplicates exits 0" "$rc" "0"
 is "duplicates emit no report events" "$(events "$T/ev2" aggregate-report | wc -l)" "0"
 case "$(cat "$T/err2")" in
@@ -65,15 +65,15 @@ K="$T/Keep"; make_maildir "$K"
 deliver "$K" "$C/aggregate/cry-inc_google.xml" "1.keep"
 write_config "$T/keep.conf" "$K" "$T/keepstate" json
 sed -i 's/mode = "move"/mode = "keep"/' "$T/keep.conf"
-"$DT_BIN" scan -c "$T/keep.conf" >"$T/k1" 2>/dev/null
-"$DT_BIN" scan -c "$T/keep.conf" >"$T/k2" 2>/dev/null
+dt scan -c "$T/keep.conf" >"$T/k1" 2>/dev/null
+dt scan -c "$T/keep.conf" >"$T/k2" 2>/dev/null
 is "keep mode: first run reports" "$(events "$T/k1" aggregate-report | wc -l)" "1"
 is "keep mode: file stays in new/" "$(ls "$K/new")" "1.keep"
 is "keep mode: second run is silent" "$(events "$T/k2" aggregate-report | wc -l)" "0"
 
 # a configuration error names the file and line, and exits 1
 printf 'maildir = { path = "%s"; };\ndetect = { spike_facter = 3; };\n' "$M" >"$T/bad.conf"
-"$DT_BIN" scan -c "$T/bad.conf" >/dev/null 2>"$T/err3"; rc=$?
+dt scan -c "$T/bad.conf" >/dev/null 2>"$T/err3"; rc=$?
 is "bad config exits 1" "$rc" "1"
 is "bad config message" "$(cat "$T/err3")" "dmarctrace: $T/bad.conf:2: detect.spike_facter: unknown key"
 
@@ -82,11 +82,11 @@ G="$T/Gen"; make_maildir "$G"; mkdir "$T/gen"
 "$DT_GEN" -n 2000 -r 1-5 -f eml -s 3 -o "$T/gen"
 for f in "$T"/gen/*; do mv "$f" "$G/new/"; done
 write_config "$T/gen.conf" "$G" "$T/genstate" json
-"$DT_BIN" scan -c "$T/gen.conf" >"$T/g1" 2>/dev/null &
+dt scan -c "$T/gen.conf" >"$T/g1" 2>/dev/null &
 pid=$!
 sleep 0.3
 kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
-"$DT_BIN" scan -c "$T/gen.conf" >"$T/g2" 2>/dev/null
+dt scan -c "$T/gen.conf" >"$T/g2" 2>/dev/null
 total=$(cat "$T/g1" "$T/g2" | jq -r 'select(.DMARCTRACE_EVENT=="aggregate-report") | .DMARCTRACE_EVENT_ID' | sort -u | wc -l)
 is "after SIGKILL and rerun: 2000 distinct reports" "$total" "2000"
 is "after SIGKILL and rerun: new/ is empty" "$(ls "$G/new" | wc -l)" "0"
@@ -99,7 +99,7 @@ if why=$(ensure_journald); then
         deliver "$J" "$C/aggregate/tierpod_test.xml.zip"
         deliver "$J" "$C/malformed/parsedmarc_empty.xml"
         write_config "$T/journal.conf" "$J" "$T/jstate" journal
-        "$DT_BIN" scan -c "$T/journal.conf" >"$T/j.out" 2>"$T/j.err" &
+        dt scan -c "$T/journal.conf" >"$T/j.out" 2>"$T/j.err" &
         pid=$!; wait $pid; rc=$?
         is "journal scan exits 0" "$rc" "0"
         is "journal mode writes nothing on stdout" "$(wc -c <"$T/j.out")" "0"
