@@ -61,16 +61,21 @@ static void fill(struct gen *g) {
 /* gen_read - dt_input_new_reader callback */
 static ssize_t gen_read(void *ctx, void *buf, size_t n) {
         struct gen *g = ctx;
-        size_t k;
+        size_t k, done = 0;
 
-        if (g->chunk_off == g->chunk_len)
-                fill(g);
-        k = g->chunk_len - g->chunk_off;
-        if (k > n)
-                k = n;
-        memcpy(buf, g->chunk + g->chunk_off, k);
-        g->chunk_off += k;
-        return (ssize_t) k;
+        while (done < n) {
+                if (g->chunk_off == g->chunk_len)
+                        fill(g);
+                k = g->chunk_len - g->chunk_off;
+                if (k == 0)
+                        break;
+                if (k > n - done)
+                        k = n - done;
+                memcpy((char *) buf + done, g->chunk + g->chunk_off, k);
+                g->chunk_off += k;
+                done += k;
+        }
+        return (ssize_t) done;
 }
 
 int main(int argc, char **argv) {

@@ -1,10 +1,10 @@
 /* gen-reports.c - write synthetic DMARC aggregate reports for the demo and the benchmarks
  *
- * Usage: gen-reports [-o DIR] [-n REPORTS] [-r MIN-MAX] [-f xml|gz|eml] [-s SEED] [--incident]
+ * Usage: gen-reports [-o DIR] [-n REPORTS] [-r MIN-MAX] [-f xml|gz|eml|arf] [-s SEED] [--incident]
  *
  * Plain mode writes REPORTS reports of MIN..MAX records each, from a rotating set of receivers,
  * as bare XML, gzip, or whole messages carrying a base64 gzip attachment (what Google, Yahoo and
- * Microsoft send). --incident writes the demo story instead: three weeks of a shop domain that
+ * Microsoft send); arf writes failure reports (ARF with the original headers). --incident writes the demo story instead: three weeks of a shop domain that
  * sends about 100 messages a day, then a day on which the receivers count 190,000 from one of
  * its own server's addresses. Output is deterministic for a seed. */
 #include <errno.h>
@@ -139,6 +139,17 @@ static void base64_lines(const struct buf *in, struct buf *out) {
                 bprintf(out, "\n");
 }
 
+/* slug - name with spaces turned into '_', for file names (static buffer) */
+static const char *slug(const char *name) {
+        static char b[64];
+        size_t i;
+
+        for (i = 0; name[i] && i < sizeof b - 1; i++)
+                b[i] = name[i] == ' ' ? '_' : name[i];
+        b[i] = '\0';
+        return b;
+}
+
 /* write_report - write one report in the chosen format into dir */
 static void write_report(const char *dir, const char *fmt, int org, const char *id, const char *domain,
                          int64_t begin, const struct row *rows, size_t n) {
@@ -150,12 +161,12 @@ static void write_report(const char *dir, const char *fmt, int org, const char *
         xml.len = gz.len = eml.len = 0;
         report_xml(&xml, org, id, domain, begin, rows, n);
         if (strcmp(fmt, "xml") == 0) {
-                snprintf(path, sizeof path, "%s/%s!%s!%" PRId64 "!%" PRId64 ".xml", dir, orgs[org][0], domain,
+                snprintf(path, sizeof path, "%s/%s!%s!%" PRId64 "!%" PRId64 ".xml", dir, slug(orgs[org][0]), domain,
                          begin, begin + 86399);
         } else {
                 gzip_buf(&xml, &gz);
                 out = &gz;
-                snprintf(path, sizeof path, "%s/%s!%s!%" PRId64 "!%" PRId64 ".xml.gz", dir, orgs[org][0],
+                snprintf(path, sizeof path, "%s/%s!%s!%" PRId64 "!%" PRId64 ".xml.gz", dir, slug(orgs[org][0]),
                          domain, begin, begin + 86399);
         }
         if (strcmp(fmt, "eml") == 0) {
@@ -208,6 +219,38 @@ static void incident(const char *dir, const char *fmt) {
         }
 }
 
+/* write_failure - one ARF failure report (RFC 6591) about a message from domain, as a message */
+static void write_failure(const char *dir, unsigned long i, const char *domain, const char *ip) {
+        static struct buf eml;
+        char path[4096];
+        FILE *f;
+
+        eml.len = 0;
+        bprintf(&eml, "From: dmarc-noreply@receiver.example\nTo: ruf@%s\n"
+                      "Subject: DMARC Failure Report for %s\nDate: Mon, 2 Nov 2026 10:%02lu:00 +0000\n"
+                      "Message-ID: <ruf-%lu@receiver.example>\nMIME-Version: 1.0\n"
+                      "Content-Type: multipart/report; report-type=feedback-report; boundary=\"r1\"\n\n"
+                      "--r1\nContent-Type: text/plain\n\nA message claiming to be from you failed DMARC.\n\n"
+                      "--r1\nContent-Type: message/feedback-report\n\nFeedback-Type: auth-failure\n"
+                      "User-Agent: gen-reports/1.0\nVersion: 1\nOriginal-Mail-From: <wp@%s>\n"
+                      "Original-Rcpt-To: <victim%lu@mail.example>\nArrival-Date: Mon, 2 Nov 2026 09:%02lu:00 +0000\n"
+                      "Source-IP: %s\nReported-Domain: %s\nAuthentication-Results: receiver.example; "
+                      "dmarc=fail header.from=%s\nAuth-Failure: dmarc\n\n"
+                      "--r1\nContent-Type: text/rfc822-headers\n\n"
+                      "Received: by web1.%s (Postfix, from userid 33)\n\tid 4F3A%06lX; Mon, 2 Nov 2026 09:%02lu:00 +0000 (UTC)\n"
+                      "To: victim%lu@mail.example\nSubject: Your invoice %lu\n"
+                      "X-PHP-Originating-Script: 33:x.php\nFrom: Billing <wp@%s>\n"
+                      "Message-Id: <20261102.%lu@web1.%s>\nDate: Mon, 2 Nov 2026 09:%02lu:00 +0000\n\n--r1--\n",
+                domain, domain, i % 60, i, domain, i, i % 60, ip, domain, domain, domain, i, i % 60, i, i,
+                domain, i, domain, i % 60);
+        snprintf(path, sizeof path, "%s/ruf.%lu.eml", dir, i);
+        f = fopen(path, "wb");
+        if (!f || fwrite(eml.p, 1, eml.len, f) != eml.len || fclose(f) != 0) {
+                fprintf(stderr, "gen-reports: %s: %s\n", path, strerror(errno));
+                exit(1);
+        }
+}
+
 int main(int argc, char **argv) {
         static const struct option longopts[] = { { "incident", no_argument, NULL, 'i' }, {} };
         const char *dir = ".", *fmt = "xml";
@@ -231,12 +274,17 @@ int main(int argc, char **argv) {
                 default: return 2;
                 }
         }
-        if (strcmp(fmt, "xml") && strcmp(fmt, "gz") && strcmp(fmt, "eml")) {
-                fprintf(stderr, "gen-reports: -f takes xml, gz or eml\n");
+        if (strcmp(fmt, "xml") && strcmp(fmt, "gz") && strcmp(fmt, "eml") && strcmp(fmt, "arf")) {
+                fprintf(stderr, "gen-reports: -f takes xml, gz, eml or arf\n");
                 return 2;
         }
         if (story) {
                 incident(dir, fmt);
+                return 0;
+        }
+        if (strcmp(fmt, "arf") == 0) {
+                for (i = 0; i < n; i++)
+                        write_failure(dir, i, "shop.example", "203.0.113.25");
                 return 0;
         }
         rows = calloc(rmax, sizeof *rows);

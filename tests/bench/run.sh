@@ -37,3 +37,46 @@ out=$(tests/bench-parse 1000000)
 echo "  $out"
 rss=$(echo "$out" | sed 's/.*peak_rss_kb=//')
 if [ "$rss" -lt 65536 ]; then echo "  peak RSS ${rss} kB < 64 MB: ok"; else echo "  peak RSS ${rss} kB >= 64 MB: FAIL"; exit 1; fi
+
+# 3. failure reports: parse throughput (target >= 5,000/s)
+NF=${DT_BENCH_FAILURES:-20000}
+mkdir "$T/arf"
+tests/gen-reports -n "$NF" -f arf -o "$T/arf"
+t_arf=$(cd "$T/arf" && timed "$OLDPWD/dmarctrace" parse $(ls))
+awk -v n="$NF" -v t="$t_arf" 'BEGIN { printf "failure reports: %d files\n  dmarctrace parse   %7.0f reports/s (target >= 5000)\n", n, n / t }'
+
+# 4. scan: a Maildir of aggregate-report mails (gzip attachments) and failure reports, stored
+#    and emitted, against the bare parse of the same messages in the same run (target <= 2x)
+NS=${DT_BENCH_SCAN:-20000}
+M="$T/Maildir"; mkdir -p "$M/new" "$M/cur" "$M/tmp" "$T/eml"
+tests/gen-reports -n "$NS" -r 1-20 -f eml -s 11 -o "$T/eml"
+for f in "$T"/eml/*; do mv "$f" "$M/new/"; done
+for f in "$T"/arf/*; do mv "$f" "$M/new/"; done
+nmsg=$(ls "$M/new" | wc -l)
+t_bare=$(cd "$M/new" && timed "$OLDPWD/dmarctrace" parse $(ls))
+printf 'maildir = { path = "%s"; };\nstate_dir = "%s/state";\noutput = "json";\n' "$M" "$T" >"$T/bench.conf"
+t0=$(now)
+/usr/bin/time -f '%M' -o "$T/rss" ./dmarctrace scan -c "$T/bench.conf" >/dev/null 2>"$T/scan.err"
+t1=$(now)
+awk -v n="$nmsg" -v b="$t_bare" -v a="$t0" -v z="$t1" -v rss="$(cat "$T/rss")" 'BEGIN {
+        s = z - a
+        printf "scan: %d messages (aggregate mails + failure reports)\n", n
+        printf "  bare parse         %7.0f messages/s\n", n / b
+        printf "  scan (store+emit)  %7.0f messages/s   scan/parse time ratio %.2f (target <= 2.00)\n", n / s, s / b
+        printf "  scan peak RSS      %7.1f MB (target < 64)\n", rss / 1024
+}'
+tail -1 "$T/scan.err" | sed 's/^/  /'
+
+# 5. an idle agent: wake-ups and CPU over 30 s (target: a few wake-ups a minute, no CPU)
+I="$T/Idle"; mkdir -p "$I/new" "$I/cur" "$I/tmp"
+printf 'maildir = { path = "%s"; };\nstate_dir = "%s/idlestate";\noutput = "json";\n' "$I" "$T" >"$T/idle.conf"
+./dmarctrace agent -c "$T/idle.conf" >/dev/null 2>&1 &
+apid=$!
+sleep 2
+cs0=$(awk '/^voluntary_ctxt_switches/ { print $2 }' /proc/$apid/status)
+cpu0=$(awk '{ print $14 + $15 }' /proc/$apid/stat)
+sleep "${DT_BENCH_IDLE_SECONDS:-30}"
+cs1=$(awk '/^voluntary_ctxt_switches/ { print $2 }' /proc/$apid/status)
+cpu1=$(awk '{ print $14 + $15 }' /proc/$apid/stat)
+kill $apid; wait $apid 2>/dev/null
+echo "idle agent over ${DT_BENCH_IDLE_SECONDS:-30} s: $((cs1 - cs0)) wake-ups, $((cpu1 - cpu0)) clock ticks of CPU"
