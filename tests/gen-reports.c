@@ -161,13 +161,13 @@ static void write_report(const char *dir, const char *fmt, int org, const char *
         xml.len = gz.len = eml.len = 0;
         report_xml(&xml, org, id, domain, begin, rows, n);
         if (strcmp(fmt, "xml") == 0) {
-                snprintf(path, sizeof path, "%s/%s!%s!%" PRId64 "!%" PRId64 ".xml", dir, slug(orgs[org][0]), domain,
-                         begin, begin + 86399);
+                snprintf(path, sizeof path, "%s/%s!%s!%" PRId64 "!%" PRId64 "!%s.xml", dir, slug(orgs[org][0]),
+                         domain, begin, begin + 86399, id);
         } else {
                 gzip_buf(&xml, &gz);
                 out = &gz;
-                snprintf(path, sizeof path, "%s/%s!%s!%" PRId64 "!%" PRId64 ".xml.gz", dir, slug(orgs[org][0]),
-                         domain, begin, begin + 86399);
+                snprintf(path, sizeof path, "%s/%s!%s!%" PRId64 "!%" PRId64 "!%s.xml.gz", dir,
+                         slug(orgs[org][0]), domain, begin, begin + 86399, id);
         }
         if (strcmp(fmt, "eml") == 0) {
                 bprintf(&eml, "Return-Path: <%s>\nFrom: %s <%s>\nTo: dmarc@%s\n"
@@ -303,7 +303,7 @@ int main(int argc, char **argv) {
                         rows[j].count = 1 + (v >> 40) % 500;
                         rows[j].pass = (v >> 50) % 5 != 0;
                 }
-                snprintf(id, sizeof id, "%lu%lu", i, (unsigned long) (rnd() % 100000));
+                snprintf(id, sizeof id, "%lu-%lu", i, (unsigned long) (rnd() % 100000));
                 write_report(dir, fmt, (int) (i % 5), id, "example.com",
                              1790000000 + (int64_t) (i % 30) * 86400, rows, nr);
         }
