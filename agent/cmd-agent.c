@@ -143,6 +143,7 @@ static void reload(struct loop *l) {
                 (void) dt_runtime_emit_state(l->rt, "reload-failed", "CONFIG_RELOAD_FAILED", err.message, 0);
         } else {
                 dt_watch_close();
+                (void) dt_pipeline_flush(l->rt->pipe);
                 dt_runtime_free(l->rt);
                 l->rt = fresh;
                 start_watch(l);
@@ -218,6 +219,8 @@ int dt_cmd_agent(int argc, char **argv) {
                 }
                 if (l.watchdog_usec && (uint64_t) wait_ms * 1000u > l.watchdog_usec / 2)
                         wait_ms = (int) (l.watchdog_usec / 2000u);
+                if (dt_pipeline_flush(l.rt->pipe) < 0)
+                        l.rescan = true;        /* the batch's files are still in new/ */
                 if (!l.watching) {
                         usleep((useconds_t) wait_ms * 1000u);   /* a signal ends it early */
                         l.rescan = true;
@@ -241,6 +244,7 @@ int dt_cmd_agent(int argc, char **argv) {
                 dt_maildir_names_free(names, n);
         }
         (void) sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+        (void) dt_pipeline_flush(l.rt->pipe);
         (void) dt_runtime_emit_state(l.rt, "stopping", NULL, NULL, 0);
         dt_watch_close();
         dt_runtime_free(l.rt);

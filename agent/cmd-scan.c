@@ -128,6 +128,12 @@ int dt_cmd_scan(int argc, char **argv) {
                         return 1;
                 }
         } while (more && !stop_requested);
+        r = dt_pipeline_flush(rt->pipe);
+        if (r < 0) {
+                fprintf(stderr, "dmarctrace: cannot commit the last batch: %s (its messages stay in new/)\n",
+                        strerror(-r));
+                return 1;
+        }
         if (progress && done)
                 fputc('\n', stderr);
         s = dt_pipeline_stats(rt->pipe);

@@ -1,8 +1,10 @@
 /* pipeline.c - one Maildir message from file to stored, emitted and moved
  *
- * For each message: read it safely (maildir.c), classify and parse it (parse.c), and in one
- * store transaction record what it held; events go out before the commit and the file moves
- * after it, so a crash anywhere means the message is processed again with the same event ids.
+ * For each message: read it safely (maildir.c), classify and parse it (parse.c), and record what
+ * it held inside a savepoint of the batch's transaction; events go out before the commit and the
+ * files move after it, so a crash anywhere means the messages of the open batch are processed
+ * again with the same event ids. A batch (up to 64 messages or 200 ms) shares one commit, so one
+ * fsync, which is what keeps the store's cost near the parse's.
  * An unusable message gives an input-rejected event, a "rejected" row, and a move into the
  * .Rejected folder; a duplicate report gives no events and bumps a counter.
  * Failures of the run itself (the event sink or the store) are returned to the caller with
@@ -20,6 +22,25 @@
 #include "agent/parse.h"
 #include "agent/pipeline.h"
 
+/* Messages share one transaction (one fsync) up to this many or this long, then commit and move */
+#define PIPELINE_BATCH_MAX 64
+#define PIPELINE_BATCH_USEC 200000u
+
+/* mono_usec - CLOCK_MONOTONIC in microseconds */
+static uint64_t mono_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+/* a file to move once its batch has committed */
+struct pending {
+        char *name;
+        enum dt_md_sub sub;
+        bool rejected;                  /* to .Rejected, else to cur/ */
+};
+
 struct dt_pipeline {
         const struct dt_config *cfg;
         struct dt_store *store;
@@ -27,6 +48,9 @@ struct dt_pipeline {
         struct dt_maildir *md;
         const struct dt_identity *id;
         struct dt_pipeline_stats stats;
+        struct pending pending[PIPELINE_BATCH_MAX];
+        size_t n_pending;
+        uint64_t batch_start;           /* CLOCK_MONOTONIC usec of the batch's first message */
 };
 
 /* one message being processed */
@@ -283,8 +307,8 @@ static int on_failure(void *userdata, const struct dt_parse_ctx *ctx, const stru
         return 0;
 }
 
-/* reject - input-rejected event, "rejected" row, commit, move into .Rejected (move mode) */
-static int reject(struct job *j, enum dt_md_sub sub, const struct dt_error *e) {
+/* reject - input-rejected event and "rejected" row; the move into .Rejected follows the commit */
+static int reject(struct job *j, const struct dt_error *e) {
         struct dt_pipeline *p = j->p;
         bool move = p->cfg->maildir_mode == DT_MAILDIR_MOVE;
         char moved[4200] = "", off[24], line[24], msg[1024];
@@ -309,28 +333,122 @@ static int reject(struct job *j, enum dt_md_sub sub, const struct dt_error *e) {
         r = dt_store_message_done(p->store, j->name, DT_STORE_REJECTED, reason);
         if (r < 0)
                 return r;
-        r = dt_store_commit(p->store);
-        if (r < 0)
-                return r;
         p->stats.rejected++;
-        if (move) {
-                /* XXX: when .Rejected/cur already holds the name, maildir.c adds a ".dtN" suffix and
-                 * the event's MOVED_TO names the intended path, not the actual one. */
-                r = dt_maildir_reject(p->md, sub, j->name, NULL, 0);
-                if (r < 0 && r != -ENOENT)
-                        return r;
-        }
         return 0;
 }
 
-int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *name) {
+/* queue_move - remember what to do with the file once the batch commits */
+static int queue_move(struct dt_pipeline *p, enum dt_md_sub sub, const char *name, bool rejected) {
+        struct pending *m;
+
+        if (p->cfg->maildir_mode == DT_MAILDIR_KEEP || sub != DT_MD_NEW)
+                return 0;
+        if (p->n_pending == PIPELINE_BATCH_MAX)
+                return -ENOBUFS;        /* cannot happen: the batch is flushed before it is full */
+        m = &p->pending[p->n_pending];
+        m->name = strdup(name);
+        if (!m->name)
+                return -ENOMEM;
+        m->sub = sub;
+        m->rejected = rejected;
+        p->n_pending++;
+        return 0;
+}
+
+int dt_pipeline_flush(struct dt_pipeline *p) {
+        size_t i;
+        int r = 0, k;
+
+        if (dt_store_in_transaction(p->store)) {
+                r = dt_store_commit(p->store);
+                if (r < 0) {
+                        /* nothing of the batch is stored: its files stay in new/ for a retry */
+                        dt_store_rollback(p->store);
+                        goto out;
+                }
+        }
+        for (i = 0; i < p->n_pending; i++) {
+                struct pending *m = &p->pending[i];
+
+                /* XXX: when .Rejected/cur already holds the name, maildir.c adds a ".dtN" suffix
+                 * and the event's MOVED_TO names the intended path, not the actual one. */
+                k = m->rejected ? dt_maildir_reject(p->md, m->sub, m->name, NULL, 0) :
+                                  dt_maildir_mark_seen(p->md, m->name);
+                if (k < 0 && k != -ENOENT && r == 0)
+                        r = k;  /* stored; the next run finishes the move (see the seen path) */
+        }
+out:
+        for (i = 0; i < p->n_pending; i++)
+                free(p->pending[i].name);
+        p->n_pending = 0;
+        return r;
+}
+
+/* finish_seen - a message the store already has an outcome for: in keep mode that is all; in
+ * move mode an earlier run committed it and stopped before the rename, so do only that */
+static int finish_seen(struct dt_pipeline *p, enum dt_md_sub sub, const char *name,
+                       const char *outcome) {
+        int r;
+
+        p->stats.skipped++;
+        if (p->cfg->maildir_mode == DT_MAILDIR_KEEP || sub != DT_MD_NEW)
+                return 0;
+        if (p->n_pending > 0) {         /* it may be this batch's own: commit and move first */
+                r = dt_pipeline_flush(p);
+                if (r < 0)
+                        return r;
+        }
+        if (strcmp(outcome, DT_STORE_REJECTED) == 0)
+                r = dt_maildir_reject(p->md, sub, name, NULL, 0);
+        else
+                r = dt_maildir_mark_seen(p->md, name);
+        return r == -ENOENT ? 0 : r;
+}
+
+/* run_one - parse and record one message inside its savepoint; <0 only for a failure of the run */
+static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, const char *buf,
+                   size_t len, int read_error, struct dt_error *err) {
         const struct dt_parse_sink sink = { .aggregate = on_aggregate, .failure = on_failure };
+        int r;
+
+        r = dt_store_savepoint(p->store);
+        if (r < 0)
+                return r;
+        r = read_error < 0 ? read_error :
+            dt_parse_buffer(buf, len, j->path, &p->cfg->limits, &sink, j, err);
+        if (j->fatal < 0) {
+                dt_store_rollback_to(p->store);
+                return j->fatal;
+        }
+        if (r < 0) {
+                /* the input was unusable: drop whatever the report stored before it broke */
+                dt_store_rollback_to(p->store);
+                r = dt_store_savepoint(p->store);
+                if (r >= 0)
+                        r = reject(j, err);
+                if (r < 0) {
+                        dt_store_rollback_to(p->store);
+                        return r;
+                }
+                r = dt_store_release(p->store);
+                return r < 0 ? r : queue_move(p, sub, j->name, true);
+        }
+        r = dt_store_message_done(p->store, j->name, j->outcome ? j->outcome : DT_STORE_DUPLICATE, NULL);
+        if (r < 0) {
+                dt_store_rollback_to(p->store);
+                return r;
+        }
+        r = dt_store_release(p->store);
+        return r < 0 ? r : queue_move(p, sub, j->name, false);
+}
+
+int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *name) {
         _cleanup_free_ char *buf = NULL;
         struct job j = { .p = p, .name = name };
         char outcome[32];
         struct dt_error err;
         size_t len = 0;
-        int r, rr, n;
+        int r, k, n;
 
         n = snprintf(j.path, sizeof j.path, "%s/%s/%s", dt_maildir_root(p->md),
                      sub == DT_MD_NEW ? "new" : "cur", name);
@@ -340,18 +458,8 @@ int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *n
         r = dt_store_message_get(p->store, name, outcome, sizeof outcome, NULL);
         if (r < 0)
                 return r;
-        if (r > 0 && outcome[0]) {
-                /* done before: in keep mode that is all; in move mode the last run committed
-                 * and was stopped before the rename, so finish that step only */
-                p->stats.skipped++;
-                if (p->cfg->maildir_mode == DT_MAILDIR_KEEP || sub != DT_MD_NEW)
-                        return 0;
-                if (strcmp(outcome, DT_STORE_REJECTED) == 0)
-                        r = dt_maildir_reject(p->md, sub, name, NULL, 0);
-                else
-                        r = dt_maildir_mark_seen(p->md, name);
-                return r == -ENOENT ? 0 : r;
-        }
+        if (r > 0 && outcome[0])
+                return finish_seen(p, sub, name, outcome);
         dt_error_clear(&err);
         r = dt_maildir_read(p->md, sub, name, p->cfg->limits.message_bytes, &buf, &len, &err);
         if (r == -ENOENT) {
@@ -361,37 +469,21 @@ int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *n
         if (r < 0 && dt_maildir_error_is_transient(r))
                 return r;
 
-        rr = r;                         /* <0: the file itself is unusable (err says why) */
-        r = dt_store_begin(p->store);
-        if (r < 0)
-                return r;
-        r = rr < 0 ? rr : dt_parse_buffer(buf, len, j.path, &p->cfg->limits, &sink, &j, &err);
-        if (j.fatal < 0) {
-                dt_store_rollback(p->store);
-                return j.fatal;
+        if (!dt_store_in_transaction(p->store)) {
+                k = dt_store_begin(p->store);
+                if (k < 0)
+                        return k;
+                p->batch_start = mono_usec();
         }
-        if (r < 0) {
-                /* the input was unusable: drop whatever the report stored before it broke */
-                dt_store_rollback(p->store);
-                r = dt_store_begin(p->store);
-                if (r >= 0)
-                        r = reject(&j, sub, &err);
-                if (r < 0)
-                        dt_store_rollback(p->store);
-                return r;
+        k = run_one(p, &j, sub, buf, len, r, &err);
+        if (k < 0) {
+                /* the run cannot go on: keep what the batch did so far, and say so */
+                (void) dt_pipeline_flush(p);
+                return k;
         }
-        r = dt_store_message_done(p->store, name, j.outcome ? j.outcome : DT_STORE_DUPLICATE, NULL);
-        if (r >= 0)
-                r = dt_store_commit(p->store);
-        if (r < 0) {
-                dt_store_rollback(p->store);
-                return r;
-        }
-        if (p->cfg->maildir_mode == DT_MAILDIR_MOVE && sub == DT_MD_NEW) {
-                r = dt_maildir_mark_seen(p->md, name);
-                if (r < 0 && r != -ENOENT)
-                        return r;
-        }
+        if (p->n_pending >= PIPELINE_BATCH_MAX ||
+            mono_usec() - p->batch_start >= PIPELINE_BATCH_USEC)
+                return dt_pipeline_flush(p);
         return 0;
 }
 
@@ -419,6 +511,14 @@ void dt_pipeline_set_config(struct dt_pipeline *p, const struct dt_config *cfg) 
 }
 
 struct dt_pipeline *dt_pipeline_free(struct dt_pipeline *p) {
+        size_t i;
+
+        if (!p)
+                return NULL;
+        /* an uncommitted batch is dropped: its files are still in new/ and run again */
+        dt_store_rollback(p->store);
+        for (i = 0; i < p->n_pending; i++)
+                free(p->pending[i].name);
         free(p);
         return NULL;
 }

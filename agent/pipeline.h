@@ -32,10 +32,15 @@ int dt_pipeline_new(const struct dt_config *cfg, struct dt_store *store, struct 
                     struct dt_maildir *md, const struct dt_identity *id, struct dt_pipeline **out);
 
 /* dt_pipeline_process - one message, new/NAME or cur/NAME. Returns 0 when the message is done
- * (stored, rejected, skipped or gone), or <0 when the run itself cannot go on right now (the
- * journal or JSON output is unavailable, the store failed, the host is out of fds): nothing was
- * committed or moved, and the caller retries later. */
+ * (stored, rejected, skipped or gone; committed and moved with its batch, see
+ * dt_pipeline_flush), or <0 when the run itself cannot go on right now (the journal or JSON
+ * output is unavailable, the store failed, the host is out of fds): this message was not
+ * recorded (the batch before it was committed) and the caller retries later. */
 int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *name);
+
+/* dt_pipeline_flush - commit the open batch and move its files; call it before waiting for new
+ * mail and before stopping. <0 when the commit failed (the batch's files stay in new/). */
+int dt_pipeline_flush(struct dt_pipeline *p);
 
 /* dt_pipeline_stats - counts so far, borrowed */
 const struct dt_pipeline_stats *dt_pipeline_stats(const struct dt_pipeline *p);

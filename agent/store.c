@@ -120,6 +120,9 @@ enum stmt {
         ST_BEGIN,
         ST_COMMIT,
         ST_ROLLBACK,
+        ST_SAVEPOINT,
+        ST_RELEASE,
+        ST_ROLLBACK_TO,
         ST_MSG_SEEN,
         ST_MSG_ATTEMPT,
         ST_MSG_DONE,
@@ -147,6 +150,9 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_BEGIN] = "BEGIN IMMEDIATE",
         [ST_COMMIT] = "COMMIT",
         [ST_ROLLBACK] = "ROLLBACK",
+        [ST_SAVEPOINT] = "SAVEPOINT msg",
+        [ST_RELEASE] = "RELEASE msg",
+        [ST_ROLLBACK_TO] = "ROLLBACK TO msg",
         [ST_MSG_SEEN] = "SELECT 1 FROM messages WHERE name = ?1 AND outcome IS NOT NULL",
         [ST_MSG_ATTEMPT] =
                 "INSERT INTO messages (name, time, attempts) VALUES (?1, ?2, 1) "
@@ -694,6 +700,40 @@ void dt_store_rollback(struct dt_store *s) {
                 return;
         if (stmt(s, ST_ROLLBACK, &st) >= 0)
                 (void) run(s, st);
+}
+
+bool dt_store_in_transaction(const struct dt_store *s) {
+        return s && s->in_tx;
+}
+
+/* one_stmt - run the prepared transaction-control statement id */
+static int one_stmt(struct dt_store *s, int id) {
+        sqlite3_stmt *st = NULL;
+        int r;
+
+        r = stmt(s, id, &st);
+        return r < 0 ? r : run(s, st);
+}
+
+int dt_store_savepoint(struct dt_store *s) {
+        if (!s->in_tx)
+                return -EINVAL;
+        s->open_report = 0;
+        return one_stmt(s, ST_SAVEPOINT);
+}
+
+int dt_store_release(struct dt_store *s) {
+        if (!s->in_tx)
+                return -EINVAL;
+        return one_stmt(s, ST_RELEASE);
+}
+
+void dt_store_rollback_to(struct dt_store *s) {
+        if (!s || !s->in_tx || sqlite3_get_autocommit(s->db))
+                return;
+        s->open_report = 0;
+        if (one_stmt(s, ST_ROLLBACK_TO) >= 0)
+                (void) one_stmt(s, ST_RELEASE);        /* ROLLBACK TO keeps the savepoint open */
 }
 
 int dt_store_message_seen(struct dt_store *s, const char *name) {

@@ -109,6 +109,20 @@ int dt_store_commit(struct dt_store *s);
 /* dt_store_rollback - drop the open transaction; a no-op when none is open */
 void dt_store_rollback(struct dt_store *s);
 
+/* dt_store_in_transaction - whether a transaction is open */
+bool dt_store_in_transaction(const struct dt_store *s);
+
+/* dt_store_savepoint - mark the start of one message inside the open transaction, so a batch of
+ * messages shares one commit (one fsync) while each can still be undone alone */
+int dt_store_savepoint(struct dt_store *s);
+
+/* dt_store_release - keep what the message wrote since its savepoint (still uncommitted) */
+int dt_store_release(struct dt_store *s);
+
+/* dt_store_rollback_to - undo what the message wrote since its savepoint; the rest of the
+ * transaction stays */
+void dt_store_rollback_to(struct dt_store *s);
+
 /* dt_store_message_seen - 1 when the Maildir message name has an outcome recorded, else 0 */
 int dt_store_message_seen(struct dt_store *s, const char *name);
 

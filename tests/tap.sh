@@ -33,7 +33,9 @@ tap_done() {
         [ "$tap_failed" -eq 0 ]
 }
 
-# dt ARGS... - the binary under test, wrapped by $DT_WRAP when set (valgrind in CI)
+# dt ARGS... - the binary under test, wrapped by $DT_WRAP when set (valgrind in CI). Not for
+# background runs: a function runs in a subshell, so $! would not be the program's pid; those
+# call ${DT_WRAP:-} "$DT_BIN" directly.
 dt() {
         ${DT_WRAP:-} "$DT_BIN" "$@"
 }

@@ -25,7 +25,7 @@ wait_for() {
         return 1
 }
 
-dt agent -c "$T/agent.conf" >"$T/ev" 2>"$T/err" &
+${DT_WRAP:-} "$DT_BIN" agent -c "$T/agent.conf" >"$T/ev" 2>"$T/err" &
 pid=$!
 if wait_for "$T/ev" '.DMARCTRACE_STATE=="ready"' 10; then ok "agent says ready"; else fail "agent says ready" "$(cat "$T/err")"; fi
 if wait_for "$T/ev" '.DMARCTRACE_EVENT=="aggregate-report"' 10; then ok "backlog processed at start"; else fail "backlog processed at start"; fi
