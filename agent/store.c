@@ -131,6 +131,7 @@ enum stmt {
         ST_AGG_END,
         ST_AGG_COUNT,
         ST_DAILY_ADD,
+        ST_DAILY_ADD_REPORT,
         ST_DAILY_GET,
         ST_DAILY_EACH,
         ST_DAILY_EACH_DOMAIN,
@@ -173,12 +174,17 @@ static const char *const stmt_sql[_ST_MAX] = {
                 "pass_count = ?4, fail_count = ?5, own_host_count = ?6, complete = 1 "
                 "WHERE id = ?1",
         [ST_AGG_COUNT] = "SELECT count(*) FROM aggregate_reports",
-        /* one step adds into the three keys of a record's day */
+        /* a record's day adds into its source-IP row at once; its domain and org rows are
+         * summed in memory over the report and written once per day at its end */
         [ST_DAILY_ADD] =
                 "INSERT INTO daily (domain, key_type, key, day, observed, pass, own) VALUES "
-                "(?1, 'domain', ?1, ?4, ?5, ?6, ?7), "
-                "(?1, 'org', ?2, ?4, ?5, ?6, ?7), "
                 "(?1, 'source_ip', ?3, ?4, ?5, ?6, ?7) "
+                "ON CONFLICT (domain, key_type, key, day) DO UPDATE SET "
+                SAT_ADD("observed") ", " SAT_ADD("pass") ", " SAT_ADD("own"),
+        [ST_DAILY_ADD_REPORT] =
+                "INSERT INTO daily (domain, key_type, key, day, observed, pass, own) VALUES "
+                "(?1, 'domain', ?1, ?4, ?5, ?6, ?7), "
+                "(?1, 'org', ?2, ?4, ?5, ?6, ?7) "
                 "ON CONFLICT (domain, key_type, key, day) DO UPDATE SET "
                 SAT_ADD("observed") ", " SAT_ADD("pass") ", " SAT_ADD("own"),
         [ST_DAILY_GET] =
@@ -224,14 +230,31 @@ static const char *const key_type_names[_DT_KEY_MAX] = {
         [DT_KEY_SOURCE_IP] = "source_ip",
 };
 
+/* one day's sums of the open report, for its domain and org rows */
+struct day_sum {
+        int64_t day;
+        uint64_t observed, pass, own;
+};
+
 struct dt_store {
         sqlite3 *db;
         sqlite3_stmt *st[_ST_MAX];
         uint64_t prepares;
         bool in_tx;
         int64_t open_report;            /* row id between aggregate_begin and _end, else 0 */
+        struct day_sum acc[DT_STORE_SPREAD_DAYS_MAX + 1];  /* the open report's domain/org days */
+        size_t n_acc;
+        char *acc_domain, *acc_org;     /* the open report's key, copied */
         char errmsg[256];
 };
+
+/* close_report - forget the open report and its unwritten day sums */
+static void close_report(struct dt_store *s) {
+        s->open_report = 0;
+        s->n_acc = 0;
+        s->acc_domain = mfree(s->acc_domain);
+        s->acc_org = mfree(s->acc_org);
+}
 
 /* sqlite_errno - an SQLite result code (extended or not) as -errno; sys is the OS errno
  * SQLite saw, used for I/O and open failures */
@@ -666,7 +689,7 @@ int dt_store_begin(struct dt_store *s) {
         if (r < 0)
                 return r;
         s->in_tx = true;
-        s->open_report = 0;
+        close_report(s);
         return 0;
 }
 
@@ -685,7 +708,7 @@ int dt_store_commit(struct dt_store *s) {
                 return r;
         }
         s->in_tx = false;
-        s->open_report = 0;
+        close_report(s);
         return 0;
 }
 
@@ -695,7 +718,7 @@ void dt_store_rollback(struct dt_store *s) {
         if (!s)
                 return;
         s->in_tx = false;
-        s->open_report = 0;
+        close_report(s);
         if (sqlite3_get_autocommit(s->db))
                 return;
         if (stmt(s, ST_ROLLBACK, &st) >= 0)
@@ -718,7 +741,7 @@ static int one_stmt(struct dt_store *s, int id) {
 int dt_store_savepoint(struct dt_store *s) {
         if (!s->in_tx)
                 return -EINVAL;
-        s->open_report = 0;
+        close_report(s);
         return one_stmt(s, ST_SAVEPOINT);
 }
 
@@ -731,7 +754,7 @@ int dt_store_release(struct dt_store *s) {
 void dt_store_rollback_to(struct dt_store *s) {
         if (!s || !s->in_tx || sqlite3_get_autocommit(s->db))
                 return;
-        s->open_report = 0;
+        close_report(s);
         if (one_stmt(s, ST_ROLLBACK_TO) >= 0)
                 (void) one_stmt(s, ST_RELEASE);        /* ROLLBACK TO keeps the savepoint open */
 }
@@ -890,30 +913,77 @@ int dt_store_aggregate_begin(struct dt_store *s, const struct dt_store_report_ke
                 r = dt_store_counter_add(s, DT_STORE_C_AGGREGATE_DUP, 1);
                 return r < 0 ? r : 1;
         }
+        close_report(s);
+        s->acc_domain = strdup(key->domain ? key->domain : "");
+        s->acc_org = strdup(key->org ? key->org : "");
+        if (!s->acc_domain || !s->acc_org) {
+                close_report(s);
+                return -ENOMEM;
+        }
         s->open_report = sqlite3_last_insert_rowid(s->db);
         *rowid = s->open_report;
         return 0;
 }
 
-/* daily_add - add one day's share of a record into its domain, org and source-IP sums */
+/* sat_add - a + b, stopping at INT64_MAX like the SQL side */
+static uint64_t sat_add(uint64_t a, uint64_t b) {
+        return a > (uint64_t) INT64_MAX - b ? (uint64_t) INT64_MAX : a + b;
+}
+
+/* daily_add - add one day's share of a record: its source-IP row now, its domain and org rows
+ * into the report's in-memory day sums (written by flush_report_days) */
 static int daily_add(struct dt_store *s, const char *domain, const char *org, const char *ip,
                      int64_t day, uint64_t n, bool pass, bool own) {
         sqlite3_stmt *st = NULL;
+        size_t i;
         int r;
 
         if (n == 0)
                 return 0;
+        n = clamp(n);
+        for (i = 0; i < s->n_acc && s->acc[i].day != day; i++)
+                ;
+        if (i == s->n_acc) {
+                if (i == ELEMENTSOF(s->acc))
+                        return -E2BIG;  /* cannot happen: a report spreads over at most 31 days */
+                s->acc[s->n_acc++] = (struct day_sum) { .day = day };
+        }
+        s->acc[i].observed = sat_add(s->acc[i].observed, n);
+        s->acc[i].pass = sat_add(s->acc[i].pass, pass ? n : 0);
+        s->acc[i].own = sat_add(s->acc[i].own, own ? n : 0);
+
         r = stmt(s, ST_DAILY_ADD, &st);
         if (r < 0)
                 return r;
         BIND(s, st, text(st, 1, domain));
-        BIND(s, st, text(st, 2, org));
         BIND(s, st, text(st, 3, ip));
         BIND(s, st, sqlite3_bind_int64(st, 4, day));
-        BIND(s, st, sqlite3_bind_int64(st, 5, clamp(n)));
-        BIND(s, st, sqlite3_bind_int64(st, 6, pass ? clamp(n) : 0));
-        BIND(s, st, sqlite3_bind_int64(st, 7, own ? clamp(n) : 0));
+        BIND(s, st, sqlite3_bind_int64(st, 5, (int64_t) n));
+        BIND(s, st, sqlite3_bind_int64(st, 6, pass ? (int64_t) n : 0));
+        BIND(s, st, sqlite3_bind_int64(st, 7, own ? (int64_t) n : 0));
         return run(s, st);
+}
+
+/* flush_report_days - write the open report's domain and org day sums */
+static int flush_report_days(struct dt_store *s, const char *domain, const char *org) {
+        sqlite3_stmt *st = NULL;
+        size_t i;
+        int r = 0;
+
+        for (i = 0; i < s->n_acc && r >= 0; i++) {
+                r = stmt(s, ST_DAILY_ADD_REPORT, &st);
+                if (r < 0)
+                        break;
+                BIND(s, st, text(st, 1, domain));
+                BIND(s, st, text(st, 2, org));
+                BIND(s, st, sqlite3_bind_int64(st, 4, s->acc[i].day));
+                BIND(s, st, sqlite3_bind_int64(st, 5, (int64_t) s->acc[i].observed));
+                BIND(s, st, sqlite3_bind_int64(st, 6, (int64_t) s->acc[i].pass));
+                BIND(s, st, sqlite3_bind_int64(st, 7, (int64_t) s->acc[i].own));
+                r = run(s, st);
+        }
+        s->n_acc = 0;
+        return r;
 }
 
 int dt_store_aggregate_record(struct dt_store *s, int64_t rowid, const char *org,
@@ -978,9 +1048,13 @@ int dt_store_aggregate_end(struct dt_store *s, int64_t rowid, uint64_t records,
         r = run(s, st);
         if (r < 0)
                 return r;
-        if (rowid == s->open_report)
-                s->open_report = 0;
-        return sqlite3_changes(s->db) == 0 ? -ENOENT : 0;
+        if (sqlite3_changes(s->db) == 0)
+                return -ENOENT;
+        if (rowid == s->open_report) {
+                r = flush_report_days(s, s->acc_domain, s->acc_org);
+                close_report(s);
+        }
+        return r < 0 ? r : 0;
 }
 
 int dt_store_aggregate_count(struct dt_store *s, int64_t *n) {
@@ -1277,6 +1351,7 @@ struct dt_store *dt_store_free(struct dt_store *s) {
                         (void) sqlite3_finalize(s->st[i]);
                 (void) sqlite3_close(s->db);
         }
+        close_report(s);
         free(s);
         return NULL;
 }

@@ -18,6 +18,12 @@ static inline void freep(void *p) {
         free(*(void **) p);
 }
 
+/* mfree - free(p) and return NULL: `x = mfree(x);` */
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
 /* TAKE_PTR - hand ownership on: returns p and leaves NULL behind, so no cleanup frees it */
 #define TAKE_PTR(p)                              \
         ({                                       \
