@@ -2,11 +2,17 @@
 # summary.sh - one line over every suite: "N passed, N failed[, N skipped]"
 #
 # Reads the per-test results that automake's tap-driver wrote (*.trs, one :test-result: line per
-# TAP test case) under each build folder given, lists what failed, and exits 1 when anything
+# TAP test case) under each build folder given (or a plain TAP log file given instead), lists what failed, and exits 1 when anything
 # failed or no test ran at all (a run that tested nothing is not a pass).
 set -u
 pass=0 fail=0 skip=0
 for dir in "$@"; do
+        if [ -f "$dir" ]; then          # a plain TAP log (e.g. packaging/ci-package.sh's)
+                p=$(grep -c '^ok ' "$dir"); f=$(grep -c '^not ok ' "$dir")
+                pass=$((pass + p)); fail=$((fail + f))
+                [ "$f" -gt 0 ] && { echo "FAILED in $dir:"; grep '^not ok ' "$dir" | sed 's/^/  /'; }
+                continue
+        fi
         for trs in $(find "$dir/tests" -maxdepth 1 -name '*.trs' 2>/dev/null | sort); do
                 p=$(grep -c '^:test-result: PASS' "$trs")
                 f=$(grep -c -E '^:test-result: (FAIL|ERROR|XPASS)' "$trs")
