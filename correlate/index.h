@@ -1,0 +1,52 @@
+/* index.h - the mail-log index, in the agent's SQLite store
+ *
+ * Tables (created if missing, all named log_*):
+ *   log_msg   one row per (mta, queue id): Message-ID, submission (uid/user, client, SASL
+ *             login, Exim U=/A=/P=), envelope sender, size, nrcpt, subject (Exim T=, Postfix
+ *             header_checks), cwd (Exim +arguments), the queue id it was re-queued under
+ *             (amavis "queued as", "forwarded as") and the one it came from, first/last seen.
+ *   log_rcpt  recipients of a log_msg row with status and relay, at most DT_INDEX_RCPT_MAX each.
+ *   log_php   PHP mail() calls: time, script, line, first recipient, To text, subject, From.
+ * Rows are upserted as lines arrive (a queue id's lines come over minutes), so feeding the same
+ * lines twice changes nothing. The caller wraps batches of dt_index_add() in a transaction
+ * (dt_index_begin/commit are there for callers without one of their own). */
+#ifndef DT_INDEX_H
+#define DT_INDEX_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "correlate/logline.h"
+#include "report/error.h"
+#include "report/macro.h"
+
+#define DT_INDEX_RCPT_MAX       100     /* recipients kept per message */
+#define DT_INDEX_CWD_MAX        64      /* Exim cwd= lines remembered until their arrival line */
+#define DT_INDEX_REUSE_SECONDS  (3 * 86400)     /* a queue id seen again after this is a new message */
+
+struct dt_index;
+
+/* dt_index_open - db is borrowed (the store's handle) and must outlive the index. Creates the
+ * tables and prepares statements. php_window: seconds either side for matching a PHP call
+ * (logs.php_window_seconds). Errors: -EIO with the SQLite message. */
+int dt_index_open(sqlite3 *db, int php_window, struct dt_index **out, struct dt_error *err);
+
+/* dt_index_add - upsert what one record says. 0, or -EIO. Records of kinds the index does not
+ * keep are ignored (0). */
+int dt_index_add(struct dt_index *idx, const struct dt_logrec *rec, struct dt_error *err);
+
+/* dt_index_prune - delete everything last seen before `before` (epoch seconds); *n_deleted
+ * (may be NULL) gets the rows removed. */
+int dt_index_prune(struct dt_index *idx, int64_t before, uint64_t *n_deleted, struct dt_error *err);
+
+/* convenience transactions for callers (tests, one-shot loads) */
+int dt_index_begin(struct dt_index *idx);
+int dt_index_commit(struct dt_index *idx);
+
+sqlite3 *dt_index_db(const struct dt_index *idx);       /* borrowed */
+int dt_index_php_window(const struct dt_index *idx);
+
+struct dt_index *dt_index_free(struct dt_index *idx);
+DEFINE_FREEP(struct dt_index, dt_index_free)
+
+#endif

@@ -1,0 +1,312 @@
+/* test-index.c - the log index and attribution, on the generated scenario and the real log */
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "correlate/attribute.h"
+#include "correlate/index.h"
+#include "correlate/logfile.h"
+#include "report/failure.h"
+#include "report/mime.h"
+#include "tests/genlogs.h"
+#include "tests/testutil.h"
+
+static char dir[] = "/tmp/dt-index-XXXXXX";
+
+/* load - feed a whole log through the classifier into the index; returns records added */
+static uint64_t load(struct dt_index *idx, const char *path, enum dt_logsrc src, int64_t now) {
+        _cleanup_(dt_logfile_freep) struct dt_logfile *lf = NULL;
+        struct dt_error err = {0};
+        struct dt_logrec rec;
+        uint64_t n = 0;
+        const char *l;
+        size_t len;
+
+        ck_assert_int_eq(dt_logfile_open(path, NULL, 0, DT_LOGFILE_ONESHOT, &dt_limits_default,
+                                         &lf, &err), 0);
+        ck_assert_int_eq(dt_index_begin(idx), 0);
+        while (dt_logfile_next(lf, &l, &len) == 1)
+                if (dt_logline_parse(l, len, src, now, &dt_limits_default, &rec, NULL) ==
+                    DT_LC_RECORD) {
+                        ck_assert_int_eq(dt_index_add(idx, &rec, &err), 0);
+                        n++;
+                }
+        ck_assert_int_eq(dt_index_commit(idx), 0);
+        return n;
+}
+
+static int64_t count(sqlite3 *db, const char *sql) {
+        sqlite3_stmt *s = NULL;
+        int64_t v;
+
+        ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+        v = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+        return v;
+}
+
+/* slurp - a whole file by absolute path (dt_test_load wants a fixture name) */
+static char *slurp(const char *p, size_t *n) {
+        FILE *f = fopen(p, "re");
+        char *b = malloc(1u << 20);
+
+        ck_assert_ptr_nonnull(f);
+        ck_assert_ptr_nonnull(b);
+        *n = fread(b, 1, (1u << 20) - 1, f);
+        b[*n] = '\0';
+        fclose(f);
+        return b;
+}
+
+static sqlite3 *db;
+static struct dt_index *idx;
+
+static void scenario(void) {
+        char p[256];
+        struct dt_error err = {0};
+        const int64_t now = DT_GEN_DAY0 + 86400;
+
+        ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+        ck_assert_int_eq(dt_index_open(db, 5, &idx, &err), 0);
+        snprintf(p, sizeof p, "%s/mail.log", dir);
+        ck_assert_uint_eq(load(idx, p, DT_SRC_SYSLOG, now), 11268);
+        snprintf(p, sizeof p, "%s/php/mail.log", dir);
+        ck_assert_uint_eq(load(idx, p, DT_SRC_PHP, now), 2101);
+        snprintf(p, sizeof p, "%s/exim/mainlog", dir);
+        ck_assert_uint_eq(load(idx, p, DT_SRC_EXIM, now), 7);
+}
+
+static void teardown_scenario(void) {
+        idx = dt_index_free(idx);
+        sqlite3_close(db);
+        db = NULL;
+}
+
+static void str_eq_or_null(const char *got, const char *want, const char *what, const char *rep) {
+        if (!want)
+                ck_assert_msg(got == NULL, "%s: %s: got '%s'", rep, what, got);
+        else
+                ck_assert_msg(got && strcmp(got, want) == 0, "%s: %s: got '%s' want '%s'", rep, what,
+                              got ? got : "(null)", want);
+}
+
+START_TEST(index_rows)
+{
+        /* origin rows: 15 days of newsletter, the attack, contact form, SASL, relayed, inbound,
+         * exim x2; plus the 150 amavis re-injections */
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg"),
+                         (DT_GEN_DAYS + 1) * DT_GEN_LEGIT + DT_GEN_ATTACK + 4 + 2 + 150);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg WHERE prev_queue_id IS NOT NULL"), 150);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg WHERE queue_id = '4F3A1D0008'"
+                                   " AND prev_queue_id = '4F3A1C0008'"), 1);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg WHERE queue_id = '4F3A1C0008'"
+                                   " AND next_queue_id = '4F3A1D0008' AND uid = 33"), 1);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_php"), 2101);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg WHERE mta = 'exim' AND"
+                                   " cwd = '/var/www/blog' AND user = 'bloguser'"), 1);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_rcpt r JOIN log_msg m ON m.id = r.msg"
+                                   " WHERE m.queue_id = '4B00000001' AND r.rcpt = 'bob@example.org'"
+                                   " AND r.status = 'sent'"), 1);
+        /* the same lines again change nothing */
+        {
+                char p[256];
+
+                snprintf(p, sizeof p, "%s/mail.log", dir);
+                (void) load(idx, p, DT_SRC_SYSLOG, DT_GEN_DAY0 + 86400);
+                snprintf(p, sizeof p, "%s/php/mail.log", dir);
+                (void) load(idx, p, DT_SRC_PHP, DT_GEN_DAY0 + 86400);
+        }
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg"),
+                         (DT_GEN_DAYS + 1) * DT_GEN_LEGIT + DT_GEN_ATTACK + 4 + 2 + 150);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_php"), 2101);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_rcpt"),
+                         count(db, "SELECT count(*) FROM log_msg"));     /* one each */
+}
+END_TEST
+
+START_TEST(attribution_scenarios)
+{
+        char uname33[64] = "";
+        struct passwd *pw = getpwuid(33);
+
+        if (pw)
+                snprintf(uname33, sizeof uname33, "%s", pw->pw_name);
+        for (unsigned i = 0; i < dt_gen_n_expected; i++) {
+                const struct dt_gen_expect *e = &dt_gen_expected[i];
+                _cleanup_(dt_message_freep) struct dt_message *m = NULL;
+                _cleanup_(dt_failure_freep) struct dt_failure *f = NULL;
+                _cleanup_(dt_attribution_freep) struct dt_attribution *a = NULL;
+                struct dt_error err = {0};
+                char p[256];
+                size_t n;
+                char *buf;
+
+                snprintf(p, sizeof p, "%s/reports/%s", dir, e->report);
+                buf = slurp(p, &n);
+                ck_assert_int_eq(dt_mime_parse(buf, n, &dt_limits_default, &m, &err), 0);
+                free(buf);
+                ck_assert_int_eq(dt_failure_parse(m, &dt_limits_default, &f, &err), 0);
+                ck_assert_ptr_nonnull(f->original);
+                ck_assert_int_eq(dt_correlate_message(idx, f->original,
+                                                      f->has_arrival_date ? f->arrival_date : 0, &a), 0);
+                if (!e->attributed) {
+                        ck_assert_msg(a == NULL, "%s: attributed", e->report);
+                        continue;
+                }
+                ck_assert_msg(a != NULL, "%s: not attributed", e->report);
+                ck_assert_str_eq(dt_confidence_name(a->confidence), e->confidence);
+                str_eq_or_null(a->evidence_text, e->evidence, "evidence", e->report);
+                str_eq_or_null(a->mta, e->mta, "mta", e->report);
+                str_eq_or_null(a->queue_id, e->queue_id, "queue id", e->report);
+                str_eq_or_null(a->message_id, e->message_id, "message id", e->report);
+                ck_assert_msg(a->uid == e->uid, "%s: uid %lld", e->report, (long long) a->uid);
+                if (e->user)
+                        str_eq_or_null(a->user, e->user, "user", e->report);
+                else if (e->uid == 33 && uname33[0])
+                        str_eq_or_null(a->user, uname33, "user", e->report);
+                str_eq_or_null(a->script_path, e->script, "script", e->report);
+                ck_assert_int_eq(a->script_line, e->line);
+                str_eq_or_null(a->host, e->host && e->host[0] ? e->host : NULL, "host", e->report);
+                ck_assert_int_eq(a->relayed, e->relayed);
+                str_eq_or_null(a->client_ip, e->client_ip, "client ip", e->report);
+                str_eq_or_null(a->sasl_username, e->sasl, "sasl", e->report);
+                if (e->confidence[0] == 'e')
+                        ck_assert_int_ne(a->php_time, 0);
+        }
+}
+END_TEST
+
+START_TEST(window_top_senders)
+{
+        _cleanup_(dt_top_senders_freep) struct dt_top_senders *t = NULL;
+        const int64_t from = DT_GEN_DAY0 + 36000, to = DT_GEN_DAY0 + 39600;
+
+        ck_assert_int_eq(dt_correlate_window(idx, from, to, &t), 0);
+        ck_assert_uint_eq(t->n, 2);
+        /* the compromised script: far above its usual (nothing) */
+        ck_assert_int_eq(t->v[0].kind, DT_SENDER_UID);
+        ck_assert_int_eq(t->v[0].uid, 33);
+        ck_assert_str_eq(t->v[0].script, "/var/www/site/wp-content/uploads/x.php");
+        ck_assert_uint_eq(t->v[0].count, DT_GEN_ATTACK);
+        ck_assert(t->v[0].usual == 0.0);
+        ck_assert_uint_eq(t->v[0].days, DT_GEN_DAYS);
+        ck_assert(dt_top_sender_unusual(&t->v[0], 10.0, 50));
+        /* the busy legitimate newsletter: busy, but as usual */
+        ck_assert_int_eq(t->v[1].uid, 1001);
+        ck_assert_str_eq(t->v[1].script, "/var/www/shop/cron/newsletter.php");
+        ck_assert_uint_eq(t->v[1].count, DT_GEN_LEGIT);
+        ck_assert(t->v[1].usual == DT_GEN_LEGIT);
+        ck_assert(!dt_top_sender_unusual(&t->v[1], 10.0, 50));
+        t = dt_top_senders_free(t);
+
+        /* the afternoon: the SASL user and the relaying host, each once */
+        ck_assert_int_eq(dt_correlate_window(idx, DT_GEN_DAY0 + 39601, DT_GEN_DAY0 + 43200, &t), 0);
+        ck_assert_uint_eq(t->n, 2);
+        for (size_t i = 0; i < t->n; i++) {
+                ck_assert_uint_eq(t->v[i].count, 1);
+                if (t->v[i].kind == DT_SENDER_SASL)
+                        ck_assert_str_eq(t->v[i].sasl_username, "alice@example.com");
+                else {
+                        ck_assert_int_eq(t->v[i].kind, DT_SENDER_CLIENT);
+                        ck_assert_str_eq(t->v[i].client, "10.0.0.5");
+                }
+        }
+}
+END_TEST
+
+START_TEST(retention_prune)
+{
+        struct dt_error err = {0};
+        uint64_t n = 0;
+
+        ck_assert_int_eq(dt_index_prune(idx, DT_GEN_DAY0 - 7 * 86400 + 1, &n, &err), 0);
+        /* days -14..-8 of the newsletter: 7 days x (120 messages + 120 recipients + 120 calls) */
+        ck_assert_uint_eq(n, 7u * 3u * DT_GEN_LEGIT);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg WHERE uid = 1001"), 8 * DT_GEN_LEGIT);
+}
+END_TEST
+
+START_TEST(pixelpark_index)
+{
+        struct dt_error err = {0};
+        gzFile gz = gzopen(dt_test_path("corpus/logs/postfix/pixelpark_mail.log.gz"), "rb");
+        char tmp[] = "/tmp/dt-pixelpark-XXXXXX";
+        int fd = mkstemp(tmp);
+        char buf[65536];
+        int k;
+
+        ck_assert_ptr_nonnull(gz);
+        ck_assert_int_ge(fd, 0);
+        while ((k = gzread(gz, buf, sizeof buf)) > 0)
+                ck_assert_int_eq(write(fd, buf, (size_t) k), k);
+        gzclose(gz);
+        close(fd);
+        ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+        ck_assert_int_eq(dt_index_open(db, 5, &idx, &err), 0);
+        ck_assert_uint_eq(load(idx, tmp, DT_SRC_AUTO, 1679000000), 1823);
+        unlink(tmp);
+        ck_assert_int_eq(count(db, "SELECT count(DISTINCT queue_id) FROM log_msg"
+                                   " WHERE message_id IS NOT NULL"), 364);
+        /* 180 content-filter re-queues ("queued as"; a 181st was discarded by amavis), 3 local
+         * "forwarded as", 1 bounce */
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_rcpt WHERE relay LIKE '127.0.0.1[%'"), 181);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg WHERE prev_queue_id IS NOT NULL"),
+                         184);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg WHERE queue_id = '4PcV4K5tFpz3tG5'"
+                                   " AND prev_queue_id = '4PcV4K5FPLz3tBr'"), 1);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg WHERE queue_id = '4PbC4z6W5Qz3tG3'"
+                                   " AND prev_queue_id = '4PbC4x469Jz3tBr'"), 1);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg WHERE uid IS NOT NULL"), 6);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg WHERE sasl_username ="
+                                   " 'vmail@uhu-banane.net'"),
+                         count(db, "SELECT count(*) FROM log_msg WHERE sasl_method IS NOT NULL"));
+        teardown_scenario();
+}
+END_TEST
+
+int main(void) {
+        Suite *s = suite_create("index");
+        TCase *tc = tcase_create("scenario"), *tp = tcase_create("pixelpark");
+        char cmd[64];  /* the directory name, kept for the cleanup below */
+        int r;
+
+        setenv("TZ", "UTC", 1);
+        tzset();
+        if (!mkdtemp(dir) || dt_gen_logs(dir) < 0)
+                return 99;
+        tcase_add_checked_fixture(tc, scenario, teardown_scenario);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, index_rows);
+        tcase_add_test(tc, attribution_scenarios);
+        tcase_add_test(tc, window_top_senders);
+        tcase_add_test(tc, retention_prune);
+        tcase_set_timeout(tp, 120);
+        tcase_add_test(tp, pixelpark_index);
+        suite_add_tcase(s, tc);
+        suite_add_tcase(s, tp);
+        r = dt_test_main(s);
+        (void) snprintf(cmd, sizeof cmd, "%s", dir);
+        /* remove the scenario: fixed names, no shell */
+        {
+                static const char *const files[] = {
+                        "mail.log", "php/mail.log", "exim/mainlog", "reports/attack-rfc822.eml",
+                        "reports/attack-requeued-headers.eml", "reports/php-rotated.eml",
+                        "reports/sasl.eml", "reports/relayed.eml", "reports/exim.eml",
+                        "reports/headers-only.eml", "reports/spoofed.eml", "php", "exim", "reports",
+                };
+                char p[256];
+
+                for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+                        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+                        if (unlink(p) < 0)
+                                (void) rmdir(p);
+                }
+                (void) rmdir(cmd);
+        }
+        return r;
+}
