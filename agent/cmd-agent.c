@@ -49,6 +49,7 @@ struct loop {
         unsigned backoff;               /* seconds; 0 when healthy */
         bool rescan;                    /* list new/ again before waiting */
         bool watching;
+        bool logs_pending;              /* more log lines wait: do not sleep long */
 };
 
 /* ping - WATCHDOG=1 when due */
@@ -136,7 +137,7 @@ static void reload(struct loop *l) {
         reload_requested = 0;
         (void) sd_notify(0, "RELOADING=1");
         dt_error_clear(&err);
-        r = dt_runtime_open(l->config_path, &fresh, &err);
+        r = dt_runtime_open(l->config_path, false, &fresh, &err);
         if (r < 0) {
                 fprintf(stderr, "dmarctrace: reload failed, keeping the running configuration: %s\n",
                         err.message);
@@ -189,7 +190,7 @@ int dt_cmd_agent(int argc, char **argv) {
         sigaction(SIGHUP, &sa, NULL);
 
         dt_error_clear(&err);
-        r = dt_runtime_open(l.config_path, &l.rt, &err);
+        r = dt_runtime_open(l.config_path, false, &l.rt, &err);
         if (r < 0) {
                 fprintf(stderr, "dmarctrace: %s\n", err.message);
                 return 1;
@@ -211,12 +212,20 @@ int dt_cmd_agent(int argc, char **argv) {
                 ping(&l);
                 if (reload_requested)
                         reload(&l);
+                /* new log lines first, so a failure report about them can be traced; bounded
+                 * so the loop stays responsive during a large first catch-up */
+                if (dt_runtime_catch_up_logs(l.rt, 20000) > 0)
+                        l.logs_pending = true;
+                else
+                        l.logs_pending = false;
                 if (l.backoff && now < l.retry_at) {
                         wait_ms = (int) ((l.retry_at - now) / 1000u) + 1;
                 } else if (l.rescan || now - l.last_rescan >= (uint64_t) RESCAN_EVERY_SEC * 1000000u) {
                         rescan(&l);
                         continue;
                 }
+                if (l.logs_pending)
+                        wait_ms = 0;
                 if (l.watchdog_usec && (uint64_t) wait_ms * 1000u > l.watchdog_usec / 2)
                         wait_ms = (int) (l.watchdog_usec / 2000u);
                 if (dt_pipeline_flush(l.rt->pipe) < 0)

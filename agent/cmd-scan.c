@@ -101,10 +101,22 @@ int dt_cmd_scan(int argc, char **argv) {
         signal(SIGTERM, on_stop);
         signal(SIGINT, on_stop);
         dt_error_clear(&err);
-        r = dt_runtime_open(path, &rt, &err);
+        r = dt_runtime_open(path, true, &rt, &err);
         if (r < 0) {
                 fprintf(stderr, "dmarctrace: %s\n", err.message);
                 return 1;
+        }
+        /* the logs first, so every failure report of the backlog can be traced */
+        r = dt_runtime_catch_up_logs(rt, 0);
+        if (r < 0) {
+                fprintf(stderr, "dmarctrace: cannot index the mail logs: %s\n", strerror(-r));
+                return 1;
+        }
+        if (dt_logs_count(rt->logs) > 0) {
+                const struct dt_logs_stats *ls = dt_logs_stats(rt->logs);
+                fprintf(stderr, "dmarctrace: indexed %llu log records from %llu lines%s\n",
+                        (unsigned long long) ls->records, (unsigned long long) ls->lines,
+                        ls->unavailable ? " (some log sources could not be read)" : "");
         }
         t0 = now_mono();
         do {
@@ -139,9 +151,10 @@ int dt_cmd_scan(int argc, char **argv) {
         s = dt_pipeline_stats(rt->pipe);
         (void) dt_runtime_emit_state(rt, "scan-done", NULL, NULL, 0);
         fprintf(stderr, "dmarctrace: scanned %zu messages: %llu aggregate, %llu failure, %llu duplicate, "
-                "%llu rejected, %llu already seen, %llu vanished\n", done,
+                "%llu rejected, %llu already seen, %llu vanished; %llu traced to a local sender\n", done,
                 (unsigned long long) s->aggregate, (unsigned long long) s->failure,
                 (unsigned long long) s->duplicate, (unsigned long long) s->rejected,
-                (unsigned long long) s->skipped, (unsigned long long) s->vanished);
+                (unsigned long long) s->skipped, (unsigned long long) s->vanished,
+                (unsigned long long) s->attributed);
         return 0;
 }

@@ -21,6 +21,7 @@
 
 #include "agent/parse.h"
 #include "agent/pipeline.h"
+#include "correlate/attribute.h"
 
 /* Messages share one transaction (one fsync) up to this many or this long, then commit and move */
 #define PIPELINE_BATCH_MAX 64
@@ -47,6 +48,7 @@ struct dt_pipeline {
         struct dt_emitter *em;
         struct dt_maildir *md;
         const struct dt_identity *id;
+        struct dt_index *idx;           /* NULL: no logs configured */
         struct dt_pipeline_stats stats;
         struct pending pending[PIPELINE_BATCH_MAX];
         size_t n_pending;
@@ -242,6 +244,82 @@ static const char *join(char *const *v, size_t n, char *buf, size_t cap) {
         return buf;
 }
 
+/* dt_attribution_message - the one-line MESSAGE of an attribution event, key facts in a fixed
+ * order (some forwarders keep only MESSAGE) */
+void dt_attribution_message(const struct dt_attribution *a, const char *domain, char *buf, size_t cap) {
+        char who[300] = "", script[600] = "";
+
+        if (a->uid >= 0)
+                (void) snprintf(who, sizeof who, " to uid %lld (%.100s)", (long long) a->uid,
+                                a->user ? a->user : "?");
+        else if (a->sasl_username)
+                (void) snprintf(who, sizeof who, " to SASL login %.200s", a->sasl_username);
+        else if (a->client_ip)
+                (void) snprintf(who, sizeof who, " to client %.100s [%.60s]",
+                                a->client_host ? a->client_host : "?", a->client_ip);
+        if (a->script_path) {
+                if (a->script_line >= 0)
+                        (void) snprintf(script, sizeof script, " script %.500s:%lld", a->script_path,
+                                        (long long) a->script_line);
+                else
+                        (void) snprintf(script, sizeof script, " script %.500s", a->script_path);
+        }
+        (void) snprintf(buf, cap, "attribution: %.100s mail traced%s%s via %s %s on %.100s [%s]",
+                        domain ? domain : "?", who, script, a->mta ? a->mta : "headers",
+                        a->queue_id ? a->queue_id : "-", a->host ? a->host : "?",
+                        dt_confidence_name(a->confidence));
+}
+
+/* emit_attribution - the attribution event of one traced failure report */
+static int emit_attribution(struct job *j, const struct dt_attribution *a, const char *domain,
+                            const char *seed) {
+        struct dt_pipeline *p = j->p;
+        char uid[24], line[24], msg[1200], aseed[200];
+        const struct dt_field f[] = {
+                { DT_F_POLICY_DOMAIN, domain },
+                { DT_F_HOST_NAME, a->relayed ? a->host : dt_identity_hostname(p->id) },
+                { DT_F_HOST_IP, a->relayed ? a->client_ip : NULL },
+                { DT_F_MTA, a->mta },
+                { DT_F_EMAIL_LOCAL_ID, a->queue_id },
+                { DT_F_EMAIL_MESSAGE_ID, a->message_id },
+                { DT_F_USER_ID, a->uid >= 0 ? u64((uint64_t) a->uid, uid, sizeof uid) : NULL },
+                { DT_F_USER_NAME, a->user },
+                { DT_F_SCRIPT_PATH, a->script_path },
+                { DT_F_SCRIPT_LINE, a->script_line >= 0 ? u64((uint64_t) a->script_line, line, sizeof line) : NULL },
+                { DT_F_CLIENT_IP, a->client_ip },
+                { DT_F_SASL_USERNAME, a->sasl_username },
+                { DT_F_CONFIDENCE, dt_confidence_name(a->confidence) },
+                { DT_F_EVIDENCE, a->evidence_text },
+        };
+
+        dt_attribution_message(a, domain, msg, sizeof msg);
+        (void) snprintf(aseed, sizeof aseed, "%s\x1f" "attribution", seed);
+        return dt_emit(p->em, DT_EVENT_ATTRIBUTION, aseed, msg, f, ELEMENTSOF(f));
+}
+
+/* trace - tie a stored failure report to a local sender when the logs (or, for mail that left
+ * from this host, the headers) allow it; never a guess about mail from elsewhere */
+static int trace(struct job *j, const struct dt_failure *f, const char *domain, bool own,
+                 const char *seed) {
+        _cleanup_(dt_attribution_freep) struct dt_attribution *a = NULL;
+        int64_t hint = f->has_arrival_date ? f->arrival_date :
+                       f->original && f->original->has_date ? f->original->date : 0;
+        int r;
+
+        if (!j->p->idx || !f->original)
+                return 0;
+        r = dt_correlate_message(j->p->idx, f->original, hint, &a);
+        if (r < 0)
+                return j->fatal = r;
+        if (!a || (a->confidence == DT_CONF_WEAK && !own))
+                return 0;       /* headers alone, and the mail did not come from here */
+        r = emit_attribution(j, a, domain, seed);
+        if (r < 0)
+                return j->fatal = r;
+        j->p->stats.attributed++;
+        return 0;
+}
+
 /* on_failure - store one failure report and emit its event */
 static int on_failure(void *userdata, const struct dt_parse_ctx *ctx, const struct dt_failure *f,
                       struct dt_error *err) {
@@ -301,6 +379,9 @@ static int on_failure(void *userdata, const struct dt_parse_ctx *ctx, const stru
         r = dt_emit(p->em, DT_EVENT_FAILURE_REPORT, key, msg, fields, ELEMENTSOF(fields));
         if (r < 0)
                 return j->fatal = r;
+        r = trace(j, f, domain, own, key);
+        if (r < 0)
+                return r;
         j->outcome = DT_STORE_FAILURE;
         p->stats.failure++;
         (void) err;
@@ -488,7 +569,8 @@ int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *n
 }
 
 int dt_pipeline_new(const struct dt_config *cfg, struct dt_store *store, struct dt_emitter *em,
-                    struct dt_maildir *md, const struct dt_identity *id, struct dt_pipeline **out) {
+                    struct dt_maildir *md, const struct dt_identity *id, struct dt_index *idx,
+                    struct dt_pipeline **out) {
         struct dt_pipeline *p = calloc(1, sizeof *p);
 
         if (!p)
@@ -498,6 +580,7 @@ int dt_pipeline_new(const struct dt_config *cfg, struct dt_store *store, struct 
         p->em = em;
         p->md = md;
         p->id = id;
+        p->idx = idx;
         *out = p;
         return 0;
 }

@@ -15,10 +15,13 @@
 #include "agent/maildir.h"
 #include "agent/store.h"
 #include "conf/config.h"
+#include "correlate/attribute.h"
+#include "correlate/index.h"
 
 struct dt_pipeline_stats {
         uint64_t aggregate;     /* aggregate reports stored */
         uint64_t failure;       /* failure reports stored */
+        uint64_t attributed;    /* failure reports traced to a local sender */
         uint64_t duplicate;     /* reports already in the store */
         uint64_t rejected;      /* messages that could not be used */
         uint64_t skipped;       /* processed by an earlier run (keep mode, or a rename cut short) */
@@ -27,9 +30,14 @@ struct dt_pipeline_stats {
 
 struct dt_pipeline;
 
-/* dt_pipeline_new - tie the parts together; all are borrowed and must outlive the pipeline */
+/* dt_pipeline_new - tie the parts together; all are borrowed and must outlive the pipeline.
+ * idx may be NULL (no logs configured): failure reports are then not traced. */
 int dt_pipeline_new(const struct dt_config *cfg, struct dt_store *store, struct dt_emitter *em,
-                    struct dt_maildir *md, const struct dt_identity *id, struct dt_pipeline **out);
+                    struct dt_maildir *md, const struct dt_identity *id, struct dt_index *idx,
+                    struct dt_pipeline **out);
+
+/* dt_attribution_message - the one-line MESSAGE of an attribution event, into buf */
+void dt_attribution_message(const struct dt_attribution *a, const char *domain, char *buf, size_t cap);
 
 /* dt_pipeline_process - one message, new/NAME or cur/NAME. Returns 0 when the message is done
  * (stored, rejected, skipped or gone; committed and moved with its batch, see

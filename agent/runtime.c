@@ -1,6 +1,7 @@
 /* runtime.c - open and close what a scan or the agent works with
  *
- * Order: config -> identity -> Maildir -> state directory and store -> emitter -> pipeline.
+ * Order: config -> identity -> Maildir -> state directory and store -> emitter -> log index and
+ * log sources -> pipeline.
  * The state directory is created (0700) when missing, as systemd's StateDirectory= would. */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,7 +26,7 @@ static int open_emitter(const struct dt_config *cfg, struct dt_emitter **out) {
         }
 }
 
-int dt_runtime_open(const char *path, struct dt_runtime **out, struct dt_error *err) {
+int dt_runtime_open(const char *path, bool oneshot, struct dt_runtime **out, struct dt_error *err) {
         _cleanup_(dt_runtime_freep) struct dt_runtime *rt = NULL;
         int r;
 
@@ -55,7 +56,14 @@ int dt_runtime_open(const char *path, struct dt_runtime **out, struct dt_error *
         r = dt_emitter_set_limits(rt->em, &rt->cfg->limits);
         if (r < 0)
                 return dt_error_set(err, r, NULL, -1, "limits.field_bytes is out of range");
-        r = dt_pipeline_new(rt->cfg, rt->store, rt->em, rt->md, rt->id, &rt->pipe);
+        r = dt_index_open(dt_store_db(rt->store), (int) rt->cfg->php_window_seconds, &rt->idx, err);
+        if (r < 0)
+                return r;
+        r = dt_logs_open(rt->cfg, rt->store, rt->idx, oneshot, &rt->logs);
+        if (r < 0)
+                return dt_error_set(err, r, DT_R_NOMEM, -1, "out of memory");
+        r = dt_pipeline_new(rt->cfg, rt->store, rt->em, rt->md, rt->id,
+                            dt_logs_count(rt->logs) > 0 ? rt->idx : NULL, &rt->pipe);
         if (r < 0)
                 return dt_error_set(err, r, DT_R_NOMEM, -1, "out of memory");
         *out = TAKE_PTR(rt);
@@ -88,10 +96,23 @@ int dt_runtime_emit_state(struct dt_runtime *rt, const char *state, const char *
         return dt_emit(rt->em, DT_EVENT_AGENT_STATE, seed, msg, f, ELEMENTSOF(f));
 }
 
+int dt_runtime_catch_up_logs(struct dt_runtime *rt, uint64_t max_lines) {
+        int r;
+
+        if (dt_logs_count(rt->logs) == 0)
+                return 0;
+        r = dt_pipeline_flush(rt->pipe);        /* the logs commit on their own */
+        if (r < 0)
+                return r;
+        return dt_logs_catch_up(rt->logs, max_lines);
+}
+
 struct dt_runtime *dt_runtime_free(struct dt_runtime *rt) {
         if (!rt)
                 return NULL;
         dt_pipeline_free(rt->pipe);
+        dt_logs_free(rt->logs);
+        dt_index_free(rt->idx);
         dt_emitter_free(rt->em);
         dt_store_free(rt->store);
         dt_maildir_free(rt->md);

@@ -8,6 +8,7 @@
 
 #include "agent/emit.h"
 #include "agent/identity.h"
+#include "agent/logs.h"
 #include "agent/maildir.h"
 #include "agent/pipeline.h"
 #include "agent/store.h"
@@ -19,12 +20,18 @@ struct dt_runtime {
         struct dt_emitter *em;
         struct dt_maildir *md;
         struct dt_identity *id;
+        struct dt_index *idx;           /* the log index, in the store's database */
+        struct dt_logs *logs;           /* the configured log sources (maybe none) */
         struct dt_pipeline *pipe;
 };
 
 /* dt_runtime_open - load path and open every part. On failure err->message says what failed
- * (config file:line, Maildir, store) and *out is untouched. */
-int dt_runtime_open(const char *path, struct dt_runtime **out, struct dt_error *err);
+ * (config file:line, Maildir, store) and *out is untouched. oneshot: for `scan` (see logs.h). */
+int dt_runtime_open(const char *path, bool oneshot, struct dt_runtime **out, struct dt_error *err);
+
+/* dt_runtime_catch_up_logs - index what the log sources have now (at most max_lines, 0: all),
+ * committing the open batch first; 1 more waiting, 0 drained, <0 store error */
+int dt_runtime_catch_up_logs(struct dt_runtime *rt, uint64_t max_lines);
 
 /* dt_runtime_emit_state - an agent-state event: state ("starting", "ready", "reloaded",
  * "reload-failed", "rescan", "stopping", "degraded", "scan-done") with the pipeline's counts; reason and

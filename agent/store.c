@@ -725,6 +725,10 @@ void dt_store_rollback(struct dt_store *s) {
                 (void) run(s, st);
 }
 
+sqlite3 *dt_store_db(struct dt_store *s) {
+        return s->db;
+}
+
 bool dt_store_in_transaction(const struct dt_store *s) {
         return s && s->in_tx;
 }

@@ -34,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sqlite3.h>
+
 #include "report/error.h"
 #include "report/macro.h"
 
@@ -108,6 +110,10 @@ int dt_store_commit(struct dt_store *s);
 
 /* dt_store_rollback - drop the open transaction; a no-op when none is open */
 void dt_store_rollback(struct dt_store *s);
+
+/* dt_store_db - the SQLite handle, borrowed, for the log index (correlate/index.c), which keeps
+ * its own tables in the same file so its rows and the log cursors commit together */
+sqlite3 *dt_store_db(struct dt_store *s);
 
 /* dt_store_in_transaction - whether a transaction is open */
 bool dt_store_in_transaction(const struct dt_store *s);

@@ -125,6 +125,7 @@ static const struct key keys[] = {
         LISTKEY("logs.exim", logs_exim, LK_LOG),
         LISTKEY("logs.php_mail", logs_php_mail, LK_LOG),
         UINTKEY("logs.retention_days", retention_days, 1, 3650),
+        UINTKEY("logs.php_window_seconds", php_window_seconds, 0, 3600),
         GROUP("detect"),
         UINTKEY("detect.baseline_days", baseline_days, 3, 365),
         FLOATKEY("detect.spike_factor", spike_factor, 1),
@@ -725,6 +726,7 @@ static struct dt_config *config_new_default(const char *path) {
         c->maildir_mode = DT_MAILDIR_MOVE;
         c->output = DT_OUTPUT_AUTO;
         c->retention_days = 30;
+        c->php_window_seconds = 5;
         c->baseline_days = 14;
         c->spike_factor = 10.0;
         c->min_messages = 200;

@@ -70,6 +70,7 @@ struct dt_config {
         char **logs_php_mail;           /* logs.php_mail */
         size_t n_logs_php_mail;
         unsigned retention_days;        /* logs.retention_days */
+        unsigned php_window_seconds;    /* logs.php_window_seconds: PHP call vs submission */
 
         unsigned baseline_days;         /* detect.baseline_days */
         double spike_factor;            /* detect.spike_factor: > 1 */
