@@ -2,8 +2,9 @@
  *
  * The JSON keys are an interface (scripts read them): type, source, org_name, org_email,
  * report_id, begin, end, domain, policy, record_count, message_count, records, extensions,
- * warnings. Records are pulled one at a time; the line is assembled in memory and written only
- * when the whole report parsed, so a report that fails halfway prints nothing on stdout.
+ * warnings. Records are pulled and rendered one at a time; the line is assembled in memory and
+ * written only when the whole report parsed, so a report that fails halfway prints nothing on
+ * stdout.
  * Metadata is taken after the last record, because a receiver may put it anywhere. */
 #include <errno.h>
 #include <inttypes.h>
@@ -111,25 +112,43 @@ static void add_metadata(json_object *o, const struct dt_aggregate *agg) {
 int dt_aggregate_print_json(FILE *out, struct dt_aggregate *agg, const char *source,
                             struct dt_error *err) {
         const struct dt_record *rec;
-        json_object *o, *records;
+        char *records = NULL;
+        size_t records_len = 0;
+        const char *head;
+        json_object *o;
+        FILE *mem;
+        bool first = true;
         int r;
 
-        o = json_object_new_object();
-        records = json_object_new_array();
-        while ((r = dt_aggregate_next(agg, &rec, err)) > 0)
-                json_object_array_add(records, record_json(rec));
+        /* each record is rendered as it comes and freed, so no tree of the whole report is
+         * built; the records array is spliced into the object's text at the end */
+        mem = open_memstream(&records, &records_len);
+        if (!mem)
+                return dt_error_set(err, -ENOMEM, DT_R_NOMEM, -1, "out of memory");
+        while ((r = dt_aggregate_next(agg, &rec, err)) > 0) {
+                json_object *x = record_json(rec);
+
+                if (!first)
+                        fputc(',', mem);
+                fputs(dt_json_line(x), mem);
+                json_object_put(x);
+                first = false;
+        }
+        if (fclose(mem) != 0 && r >= 0)
+                r = dt_error_set(err, -ENOMEM, DT_R_NOMEM, -1, "out of memory");
         if (r < 0) {
-                json_object_put(records);
-                json_object_put(o);
+                free(records);
                 return r;
         }
+        o = json_object_new_object();
         json_object_object_add(o, "type", json_object_new_string("aggregate"));
         json_object_object_add(o, "source", dt_json_string(source));
         add_metadata(o, agg);
-        json_object_object_add(o, "records", records);
-        fputs(dt_json_line(o), out);
-        fputc('\n', out);
+        head = dt_json_line(o);                 /* "{...}" without records */
+        fwrite(head, 1, strlen(head) - 1, out);
+        fprintf(out, ",\"records\":[%s]}\n", records ? records : "");
         json_object_put(o);
+        free(records);
         return 0;
 }
 

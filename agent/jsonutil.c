@@ -2,19 +2,36 @@
  *
  * json-c escapes control characters but passes invalid UTF-8 through, which would make the line
  * unparseable for strict readers: every string goes through dt_sanitize first. */
+#include <stdbool.h>
 #include <string.h>
 
 #include "agent/jsonutil.h"
 #include "report/aggregate.h"
 #include "report/sanitize.h"
 
+/* plain_ascii - printable ASCII only and short enough: sanitising would not change it */
+static bool plain_ascii(const char *s, size_t len) {
+        size_t i;
+
+        if (len > DT_JSON_STRING_MAX)
+                return false;
+        for (i = 0; i < len; i++)
+                if ((unsigned char) s[i] < 0x20 || (unsigned char) s[i] > 0x7e)
+                        return false;
+        return true;
+}
+
 json_object *dt_json_string(const char *s) {
         json_object *o;
         char *clean;
+        size_t len;
 
         if (!s)
                 return NULL;
-        clean = dt_sanitize_dup(s, strlen(s), DT_JSON_STRING_MAX, NULL);
+        len = strlen(s);
+        if (plain_ascii(s, len))        /* the common case, without a copy */
+                return json_object_new_string_len(s, (int) len);
+        clean = dt_sanitize_dup(s, len, DT_JSON_STRING_MAX, NULL);
         if (!clean)
                 return NULL;
         o = json_object_new_string(clean);
