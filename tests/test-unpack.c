@@ -3,7 +3,9 @@
  * Real containers come from the shared corpus; small hand-made archives from tests/data/unpack/.
  * Everything large (bombs, many-member or many-entry archives) is made here at run time with
  * zlib and libzip, in memory, so no big or dangerous file is ever committed. */
-#define _GNU_SOURCE /* memmem */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE     /* memmem */
+#endif
 #include <check.h>
 #include <errno.h>
 #include <stdbool.h>
