@@ -162,7 +162,6 @@ int dt_cmd_agent(int argc, char **argv) {
         };
         struct loop l = { .config_path = DT_CONFIG_PATH_DEFAULT };
         struct sigaction sa = { .sa_handler = on_signal };     /* no SA_RESTART: waits end early */
-        struct dt_error err;
         int c, r;
 
         optind = 1;
@@ -189,12 +188,8 @@ int dt_cmd_agent(int argc, char **argv) {
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGHUP, &sa, NULL);
 
-        dt_error_clear(&err);
-        r = dt_runtime_open(l.config_path, false, &l.rt, &err);
-        if (r < 0) {
-                fprintf(stderr, "dmarctrace: %s\n", err.message);
+        if (dt_cmd_open_runtime(l.config_path, false, false, &l.rt) < 0)
                 return 1;
-        }
         if (sd_watchdog_enabled(0, &l.watchdog_usec) <= 0)
                 l.watchdog_usec = 0;
         start_watch(&l);        /* before the first listing, so nothing arrives unseen */

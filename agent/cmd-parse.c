@@ -51,20 +51,6 @@ static int on_failure(void *userdata, const struct dt_parse_ctx *ctx, const stru
         return 0;
 }
 
-/* dt_print_input_error - "dmarctrace: PATH: REASON (offset N)" on stderr, all of it sanitised */
-void dt_print_input_error(const char *path, const struct dt_error *err) {
-        char p[512], m[512];
-
-        (void) dt_sanitize(path, strlen(path), p, sizeof p, NULL);
-        (void) dt_sanitize(err->message, strlen(err->message), m, sizeof m, NULL);
-        if (err->line > 0)
-                fprintf(stderr, "dmarctrace: %s: %s (line %lld)\n", p, m[0] ? m : "unusable input",
-                        (long long) err->line);
-        else
-                fprintf(stderr, "dmarctrace: %s: %s (offset %lld)\n", p, m[0] ? m : "unusable input",
-                        (long long) (err->offset < 0 ? 0 : err->offset));
-}
-
 int dt_cmd_parse(int argc, char **argv) {
         static const struct option longopts[] = {
                 { "pretty", no_argument, NULL, 'p' },

@@ -75,7 +75,6 @@ int dt_cmd_scan(int argc, char **argv) {
         size_t n = 0, ncur = 0, done = 0;
         bool progress = isatty(STDERR_FILENO), more;
         const struct dt_pipeline_stats *s;
-        struct dt_error err;
         int c, r;
         double t0;
 
@@ -100,18 +99,9 @@ int dt_cmd_scan(int argc, char **argv) {
         signal(SIGPIPE, SIG_IGN);
         signal(SIGTERM, on_stop);
         signal(SIGINT, on_stop);
-        dt_error_clear(&err);
-        r = dt_runtime_open(path, true, &rt, &err);
-        if (r < 0) {
-                fprintf(stderr, "dmarctrace: %s\n", err.message);
-                return 1;
-        }
         /* the logs first, so every failure report of the backlog can be traced */
-        r = dt_runtime_catch_up_logs(rt, 0);
-        if (r < 0) {
-                fprintf(stderr, "dmarctrace: cannot index the mail logs: %s\n", strerror(-r));
+        if (dt_cmd_open_runtime(path, true, true, &rt) < 0)
                 return 1;
-        }
         if (dt_logs_count(rt->logs) > 0) {
                 const struct dt_logs_stats *ls = dt_logs_stats(rt->logs);
                 fprintf(stderr, "dmarctrace: indexed %llu log records from %llu lines%s\n",

@@ -216,17 +216,9 @@ int dt_cmd_trace(int argc, char **argv) {
                 fprintf(stderr, "dmarctrace trace: give exactly one report file (try --help)\n");
                 return 2;
         }
+        if (dt_cmd_open_runtime(path, true, true, &rt) < 0)
+                return 1;
         dt_error_clear(&err);
-        r = dt_runtime_open(path, true, &rt, &err);
-        if (r < 0) {
-                fprintf(stderr, "dmarctrace: %s\n", err.message);
-                return 1;
-        }
-        r = dt_runtime_catch_up_logs(rt, 0);
-        if (r < 0) {
-                fprintf(stderr, "dmarctrace: cannot index the mail logs: %s\n", strerror(-r));
-                return 1;
-        }
         t.rt = rt;
         t.path = argv[optind];
         r = dt_parse_read_file(AT_FDCWD, argv[optind], false, rt->cfg->limits.message_bytes, &buf, &len, &err);

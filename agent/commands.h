@@ -2,6 +2,9 @@
 #ifndef DT_COMMANDS_H
 #define DT_COMMANDS_H
 
+#include <stdbool.h>
+
+#include "agent/runtime.h"
 #include "report/error.h"
 
 int dt_cmd_parse(int argc, char **argv);
@@ -12,5 +15,9 @@ int dt_cmd_trace(int argc, char **argv);
 
 /* dt_print_input_error - "dmarctrace: PATH: REASON (offset N)" on stderr, sanitised */
 void dt_print_input_error(const char *path, const struct dt_error *err);
+
+/* dt_cmd_open_runtime - open the runtime from the configuration at path and, when asked, index
+ * what the logs hold now; on failure the reason is on stderr and <0 returned */
+int dt_cmd_open_runtime(const char *path, bool oneshot, bool catch_up_logs, struct dt_runtime **out);
 
 #endif

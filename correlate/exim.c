@@ -75,19 +75,6 @@ static void hostfield(const char *v, const char *end, char *host, size_t hcap, c
                 dt_log_copy(ip, icap, lb + 1, (size_t) (rb - lb - 1), flags);
 }
 
-static bool num(const char *v, size_t n, int64_t *out) {
-        int64_t x = 0;
-
-        if (n == 0 || n > 18)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                if (v[i] < '0' || v[i] > '9')
-                        return false;
-                x = x * 10 + (v[i] - '0');
-        }
-        *out = x;
-        return true;
-}
 
 static int arrival(const char *b, const char *end, struct dt_logrec *rec) {
         size_t n = (size_t) (end - b), vl;
@@ -115,7 +102,7 @@ static int arrival(const char *b, const char *end, struct dt_logrec *rec) {
                 hostfield(v, end, rec->client_host, sizeof rec->client_host, rec->client_ip,
                           sizeof rec->client_ip, &rec->flags);
         if ((v = dt_log_field(b, n, "S=", &vl)))
-                (void) num(v, vl, &rec->size);          /* the test suite logs S=sss */
+                (void) dt_log_num(v, vl, &rec->size);          /* the test suite logs S=sss */
         if ((v = dt_log_field(b, n, "id=", &vl))) {
                 if (vl >= 2 && v[0] == '<' && v[vl - 1] == '>') {
                         v++;

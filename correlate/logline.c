@@ -591,3 +591,18 @@ enum dt_lineclass dt_logline_parse(const char *line, size_t len, enum dt_logsrc 
         }
         return c;
 }
+
+bool dt_log_num(const char *v, size_t n, int64_t *out) {
+        int64_t x = 0;
+        size_t i;
+
+        if (n == 0 || n > 18)
+                return false;
+        for (i = 0; i < n; i++) {
+                if (v[i] < '0' || v[i] > '9')
+                        return false;
+                x = x * 10 + (v[i] - '0');
+        }
+        *out = x;
+        return true;
+}

@@ -157,6 +157,9 @@ const char *dt_log_field(const char *msg, size_t len, const char *key, size_t *v
 /* dt_log_is_queue_id - Postfix short/long or Exim 16/23-char id */
 bool dt_log_is_queue_id(const char *s, size_t len);
 
+/* dt_log_num - a decimal number of at most 18 digits at v[0..n) into *out; false otherwise */
+bool dt_log_num(const char *v, size_t n, int64_t *out);
+
 /* dt_log_first_addr - the first mail address in a To: text ("A <a@b>, c@d" gives "a@b"),
  * lower-cased; "" when none */
 void dt_log_first_addr(char *dst, size_t cap, const char *s, size_t len);

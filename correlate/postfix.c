@@ -49,20 +49,6 @@ static bool starts(const char *s, size_t len, const char *pfx, size_t *pl) {
         return len >= *pl && memcmp(s, pfx, *pl) == 0;
 }
 
-/* num - a decimal number of at most 18 digits at v[0..n) */
-static bool num(const char *v, size_t n, int64_t *out) {
-        int64_t x = 0;
-
-        if (n == 0 || n > 18)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                if (v[i] < '0' || v[i] > '9')
-                        return false;
-                x = x * 10 + (v[i] - '0');
-        }
-        *out = x;
-        return true;
-}
 
 /* host_ip - "host[ip]" or "host[ip]:port" */
 static void host_ip(const char *v, size_t n, struct dt_logrec *rec) {
@@ -200,7 +186,7 @@ int dt_postfix_parse(const char *ident, size_t ilen, const char *msg, size_t mle
                 vl = 0;
                 while (vl < n - pl && v[vl] >= '0' && v[vl] <= '9')
                         vl++;
-                if (!num(v, vl, &x) || x > UINT32_MAX)
+                if (!dt_log_num(v, vl, &x) || x > UINT32_MAX)
                         return -EBADMSG;
                 rec->uid = x;
                 v = dt_log_field(b, n, "from=", &vl);
@@ -227,9 +213,9 @@ int dt_postfix_parse(const char *ident, size_t ilen, const char *msg, size_t mle
         if (starts(b, n, "from=", &pl)) {
                 v = dt_log_field(b, n, "from=", &vl);
                 dt_log_addr(rec->from, sizeof rec->from, v, vl, &rec->flags);
-                if ((v = dt_log_field(b, n, "size=", &vl)) && !num(v, vl, &rec->size))
+                if ((v = dt_log_field(b, n, "size=", &vl)) && !dt_log_num(v, vl, &rec->size))
                         return -EBADMSG;
-                if ((v = dt_log_field(b, n, "nrcpt=", &vl)) && !num(v, vl, &rec->nrcpt))
+                if ((v = dt_log_field(b, n, "nrcpt=", &vl)) && !dt_log_num(v, vl, &rec->nrcpt))
                         return -EBADMSG;
                 if ((v = dt_log_field(b, n, "status=", &vl)))
                         dt_log_copy(rec->status, sizeof rec->status, v, vl, &rec->flags);

@@ -28,36 +28,11 @@ static bool is_blank(char c) {
         return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* trim - drop blanks at both ends of s[0..*len) */
-static void trim(const char **s, size_t *len) {
-        while (*len > 0 && is_blank(**s)) {
-                (*s)++;
-                (*len)--;
-        }
-        while (*len > 0 && is_blank((*s)[*len - 1]))
-                (*len)--;
-}
-
-/* strip_angle - "<a@b>" to "a@b" (an address in <> anywhere in the value wins) */
-static void strip_angle(const char **s, size_t *len) {
-        const char *lt, *gt;
-
-        trim(s, len);
-        lt = memchr(*s, '<', *len);
-        if (!lt)
-                return;
-        gt = memchr(lt + 1, '>', (size_t) (*s + *len - lt - 1));
-        if (!gt)
-                return;
-        *s = lt + 1;
-        *len = (size_t) (gt - lt - 1);
-}
-
 /* parse_count - a decimal count of at most 18 digits, or -1 */
 static int64_t parse_count(const char *s, size_t len) {
         int64_t v = 0;
 
-        trim(&s, &len);
+        dt_headers_trim(&s, &len);
         if (len == 0 || len > 18)
                 return -1;
         for (size_t i = 0; i < len; i++) {
@@ -73,7 +48,7 @@ static char *clean(const char *s, size_t len, unsigned *flags) {
         bool cut = false;
         char *c;
 
-        trim(&s, &len);
+        dt_headers_trim(&s, &len);
         c = dt_sanitize_dup(s, len, DT_FAILURE_VALUE_MAX, &cut);
         if (cut)
                 *flags |= DT_FAILURE_TRUNCATED;
@@ -164,7 +139,7 @@ static bool may_repeat(const char *name) {
 static int set_source_ip(struct dt_failure *f, const char *v, size_t len) {
         size_t n = 0;
 
-        trim(&v, &len);
+        dt_headers_trim(&v, &len);
         if (len > 0 && v[0] == '[') {
                 v++;
                 len--;
@@ -226,7 +201,7 @@ static int feedback_field(struct dt_failure *f, const struct dt_header_field *hf
         if (strcmp(ff->name, "original-rcpt-to") == 0) {
                 char **nr, *c;
 
-                strip_angle(&v, &vl);
+                dt_headers_strip_angle(&v, &vl);
                 c = clean(v, vl, &f->flags);
                 if (!c)
                         return -ENOMEM;
@@ -251,7 +226,7 @@ static int feedback_field(struct dt_failure *f, const struct dt_header_field *hf
                         return 0;
                 }
                 if (single[i].angle)
-                        strip_angle(&v, &vl);
+                        dt_headers_strip_angle(&v, &vl);
                 *dst = clean(v, vl, &f->flags);
                 if (!*dst)
                         return -ENOMEM;
@@ -439,7 +414,7 @@ static int summary_line(struct dt_failure *f, const char *s, size_t len) {
                 { "Received date:", 2 },
         };
 
-        trim(&s, &len);
+        dt_headers_trim(&s, &len);
         for (size_t i = 0; i < ELEMENTSOF(labels); i++) {
                 size_t n = strlen(labels[i].label);
                 const char *v = s + n;
@@ -447,7 +422,7 @@ static int summary_line(struct dt_failure *f, const char *s, size_t len) {
 
                 if (len < n || strncasecmp(s, labels[i].label, n) != 0)
                         continue;
-                trim(&v, &vl);
+                dt_headers_trim(&v, &vl);
                 switch (labels[i].what) {
                 case 0:
                         if (!f->reported_domain && !(f->reported_domain = clean(v, vl, &f->flags)))

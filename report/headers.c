@@ -37,8 +37,7 @@ static bool is_ftext(unsigned char c) {
         return c >= 33 && c <= 126 && c != ':';
 }
 
-/* trim - move *s and *len past leading and trailing blanks (space, tab, CR, LF) */
-static void trim(const char **s, size_t *len) {
+void dt_headers_trim(const char **s, size_t *len) {
         while (*len > 0 && (is_wsp(**s) || **s == '\r' || **s == '\n')) {
                 (*s)++;
                 (*len)--;
@@ -503,7 +502,7 @@ int dt_headers_parse_date(const char *s, size_t len, int64_t *out) {
         size_t n = 0;
         GDateTime *dt;
 
-        trim(&s, &len);
+        dt_headers_trim(&s, &len);
         if (len == 0 || len >= sizeof buf)
                 return -EINVAL;
         /* gmime reads "08:48:36.716" as no time at all: drop fractions of a second */
@@ -534,7 +533,7 @@ static int keep(char **dst, const char *s, size_t len, size_t cap, unsigned *fla
         bool cut = false;
         char *c;
 
-        trim(&s, &len);
+        dt_headers_trim(&s, &len);
         c = dt_sanitize_dup(s, len, cap, &cut);
         if (!c)
                 return -ENOMEM;
@@ -558,11 +557,10 @@ static int keep_decoded(char **dst, const char *s, size_t len, size_t cap, unsig
         return keep(dst, d, dl, cap, flags);
 }
 
-/* strip_angle - the inside of the first <...> in s[0..*len), or s trimmed when there is none */
-static void strip_angle(const char **s, size_t *len) {
+void dt_headers_strip_angle(const char **s, size_t *len) {
         const char *lt, *gt;
 
-        trim(s, len);
+        dt_headers_trim(s, len);
         lt = memchr(*s, '<', *len);
         if (!lt)
                 return;
@@ -822,7 +820,7 @@ int dt_headers_parse_received(const char *v, size_t len, struct dt_received *out
         if (c.has_val[C_FOR]) {
                 const char *s = c.val[C_FOR].s;
                 size_t l = c.val[C_FOR].len;
-                strip_angle(&s, &l);
+                dt_headers_strip_angle(&s, &l);
                 if (set_tok(&r.for_addr, s, l) < 0)
                         goto fail;
         }
@@ -953,11 +951,11 @@ static int sender_via(struct dt_headers *h, const char *v, size_t len) {
                 return -ENOMEM;
         rest = v + hl + 1;
         rl = len - hl - 1;
-        trim(&rest, &rl);
+        dt_headers_trim(&rest, &rl);
         if (prefix_case(rest, rl, aid)) {
                 rest += sizeof aid - 1;
                 rl -= sizeof aid - 1;
-                trim(&rest, &rl);
+                dt_headers_trim(&rest, &rl);
                 return keep(&h->sender_via_user, rest, word_len(rest, rl), DT_HEADERS_TOKEN_MAX,
                             &h->flags);
         }
@@ -973,13 +971,13 @@ static int auth_warning(struct dt_headers *h, const char *v, size_t len) {
                 return 0;
         rest = v + hl + 1;
         rl = len - hl - 1;
-        trim(&rest, &rl);
+        dt_headers_trim(&rest, &rl);
         ul = word_len(rest, rl);
         if (ul == 0 || ul == rl)
                 return 0;
         const char *after = rest + ul;
         size_t al = rl - ul;
-        trim(&after, &al);
+        dt_headers_trim(&after, &al);
         if (!prefix_case(after, al, "set sender to") &&
             !prefix_case(after, al, "owned process doing"))
                 return 0;
@@ -993,7 +991,7 @@ static int php_originating(struct dt_headers *h, const char *v, size_t len) {
         const char *c;
         int64_t uid;
 
-        trim(&v, &len);
+        dt_headers_trim(&v, &len);
         c = memchr(v, ':', len);
         if (!c)
                 return 0;
@@ -1010,7 +1008,7 @@ static int php_script(struct dt_headers *h, const char *v, size_t len) {
         const char *f = mem_casestr(v, len, " for "), *slash;
         size_t pl = f ? (size_t) (f - v) : len;
 
-        trim(&v, &pl);
+        dt_headers_trim(&v, &pl);
         slash = memchr(v, '/', pl);
         if (slash) {
                 if (keep(&h->php_script_host, v, (size_t) (slash - v), DT_HEADERS_TOKEN_MAX,
@@ -1022,7 +1020,7 @@ static int php_script(struct dt_headers *h, const char *v, size_t len) {
         if (f) {
                 const char *ip = f + 5;
                 size_t il = (size_t) (v + len - ip);
-                trim(&ip, &il);
+                dt_headers_trim(&ip, &il);
                 return keep(&h->php_script_ip, ip, word_len(ip, il), DT_HEADERS_TOKEN_MAX,
                             &h->flags);
         }
@@ -1040,13 +1038,13 @@ static int dkim_tags(struct dt_headers *h, const char *v, size_t len) {
                 size_t tl = end - i;
                 const char *eq;
 
-                trim(&t, &tl);
+                dt_headers_trim(&t, &tl);
                 eq = memchr(t, '=', tl);
                 if (eq) {
                         const char *name = t, *val = eq + 1;
                         size_t nl = (size_t) (eq - t), vl = tl - nl - 1;
-                        trim(&name, &nl);
-                        trim(&val, &vl);
+                        dt_headers_trim(&name, &nl);
+                        dt_headers_trim(&val, &vl);
                         if (nl == 1 && name[0] == 'd' && !h->dkim_domain &&
                             keep(&h->dkim_domain, val, vl, DT_HEADERS_TOKEN_MAX, &h->flags) < 0)
                                 return -ENOMEM;
@@ -1139,7 +1137,7 @@ static int field(struct dt_headers *h, enum hname k, const struct dt_header_fiel
         case H_MESSAGE_ID:
                 if (h->message_id)
                         return 0;
-                strip_angle(&v, &len);
+                dt_headers_strip_angle(&v, &len);
                 return keep(&h->message_id, v, len, DT_HEADERS_TEXT_MAX, &h->flags);
         case H_FROM:
                 if (h->from) {
@@ -1157,7 +1155,7 @@ static int field(struct dt_headers *h, enum hname k, const struct dt_header_fiel
         case H_RETURN_PATH:
                 if (h->return_path)
                         return 0;
-                strip_angle(&v, &len);
+                dt_headers_strip_angle(&v, &len);
                 return keep(&h->return_path, v, len, DT_HEADERS_TEXT_MAX, &h->flags);
         case H_SUBJECT:
                 if (h->subject)

@@ -77,6 +77,13 @@ DEFINE_FREEP(struct dt_header_block, dt_headers_block_free)
 char *dt_headers_decode_text(const char *in, size_t len, size_t cap, size_t *out_len,
                              bool *truncated);
 
+/* dt_headers_trim - move *s and *len past leading and trailing blanks (space, tab, CR, LF) */
+void dt_headers_trim(const char **s, size_t *len);
+
+/* dt_headers_strip_angle - the inside of the first <...> in s[0..*len) ("Name <a@b>" gives
+ * a@b), or s trimmed when there is none */
+void dt_headers_strip_angle(const char **s, size_t *len);
+
 /* dt_headers_parse_date - an RFC 5322 date (obsolete forms, fractional seconds tolerated) to
  * seconds since the epoch. 0 and *out set, or -EINVAL. */
 int dt_headers_parse_date(const char *s, size_t len, int64_t *out);

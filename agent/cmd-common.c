@@ -1,0 +1,46 @@
+/* cmd-common.c - what the subcommands share: error lines for input, opening the runtime
+ *
+ * Only the top of the call chain prints (STYLE.md section 3): these are the places the
+ * commands do it in the same words. */
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/commands.h"
+#include "report/sanitize.h"
+
+/* dt_print_input_error - "dmarctrace: PATH: REASON (offset N)" on stderr, all of it sanitised */
+void dt_print_input_error(const char *path, const struct dt_error *err) {
+        char p[512], m[512];
+
+        (void) dt_sanitize(path, strlen(path), p, sizeof p, NULL);
+        (void) dt_sanitize(err->message, strlen(err->message), m, sizeof m, NULL);
+        if (err->line > 0)
+                fprintf(stderr, "dmarctrace: %s: %s (line %lld)\n", p, m[0] ? m : "unusable input",
+                        (long long) err->line);
+        else
+                fprintf(stderr, "dmarctrace: %s: %s (offset %lld)\n", p, m[0] ? m : "unusable input",
+                        (long long) (err->offset < 0 ? 0 : err->offset));
+}
+
+int dt_cmd_open_runtime(const char *path, bool oneshot, bool catch_up_logs, struct dt_runtime **out) {
+        struct dt_runtime *rt = NULL;
+        struct dt_error err;
+        int r;
+
+        dt_error_clear(&err);
+        r = dt_runtime_open(path, oneshot, &rt, &err);
+        if (r < 0) {
+                fprintf(stderr, "dmarctrace: %s\n", err.message);
+                return r;
+        }
+        if (catch_up_logs) {
+                r = dt_runtime_catch_up_logs(rt, 0);
+                if (r < 0) {
+                        fprintf(stderr, "dmarctrace: cannot index the mail logs: %s\n", strerror(-r));
+                        dt_runtime_free(rt);
+                        return r;
+                }
+        }
+        *out = rt;
+        return 0;
+}
