@@ -195,6 +195,8 @@ enum {
         EV_RECORD_DONE,         /* a valid record is in a->rec */
 };
 
+#define AGG_COMMENTS_MAX 1000   /* XML comments and processing instructions per report */
+
 struct dt_aggregate {
         struct dt_input *in;                    /* borrowed */
         struct dt_limits lim;
@@ -206,6 +208,9 @@ struct dt_aggregate {
         uint64_t n_records;                     /* valid, handed out */
         uint64_t n_messages;
         uint64_t n_seen_records;                /* every <record>, for limits->records */
+        unsigned n_markup;                      /* "<!--" and "<?" seen, see count_markup */
+        int markup_state;                       /* count_markup's position in "<!--" */
+        bool markup_flood;
 
         char **ext;
         size_t n_ext;
@@ -267,11 +272,19 @@ static xmlParserInputPtr deny_entity_loader(const char *url _unused_, const char
         return NULL;
 }
 
-/* install_entity_loader - replace libxml2's loader once (idempotent; report/ is single-threaded) */
+/* silent_error - libxml2's generic (process-wide) error handler: drop the text. Encoding errors
+ * of 2.9.14 go there and not to the reader's structured handler; they would reach stderr, and
+ * report/ never writes anything. The reader's handler still sees the parse failing. */
+static void silent_error(void *ctx _unused_, const char *msg _unused_, ...) {
+}
+
+/* install_entity_loader - replace libxml2's loader and its generic error output once
+ * (idempotent; report/ is single-threaded) */
 static void install_entity_loader(void) {
         xmlInitParser();
         if (xmlGetExternalEntityLoader() != deny_entity_loader)
                 xmlSetExternalEntityLoader(deny_entity_loader);
+        xmlSetGenericErrorFunc(NULL, silent_error);
 }
 
 /* offset - where the parser is in the decoded input, for errors and warnings */
@@ -990,6 +1003,10 @@ static int read_error(struct dt_aggregate *a, struct dt_error *err) {
                 return dt_error_set(err, -EBADMSG, DT_R_XML_DTD_REJECTED, a->dtd_offset,
                                     "DOCTYPE or entity declarations are not allowed");
 
+        if (a->markup_flood)
+                return dt_error_set(err, -EFBIG, DT_R_FIELD_LIMIT, (int64_t) a->consumed,
+                                    "more than %u XML comments or processing instructions",
+                                    AGG_COMMENTS_MAX);
         if (ie) {
                 if (err)
                         *err = *ie;
@@ -1052,7 +1069,7 @@ static int pump(struct dt_aggregate *a, bool stop_at_start, struct dt_error *err
                 case XML_READER_TYPE_SIGNIFICANT_WHITESPACE:
                         ev = on_text(a, depth, err);
                         break;
-                default:                /* comments, processing instructions */
+                default:                /* comments, processing instructions: see count_markup */
                         ev = EV_NONE;
                         break;
                 }
@@ -1132,9 +1149,46 @@ reject:
         return false;
 }
 
+/* count_markup - count comment and processing-instruction openings in the bytes fed to libxml2.
+ * libxml2 2.9.14's reader keeps every comment and PI of an element (and the blanks around
+ * them) in memory until the element closes, and parses far ahead before it hands out the
+ * first one: 40 MB of <!----> inside <feedback> cost 1 GB. So the count is kept on the bytes,
+ * before libxml2 sees them; no receiver writes more than a few. false past AGG_COMMENTS_MAX. */
+static bool count_markup(struct dt_aggregate *a, const char *buf, size_t n) {
+        const char *p = buf, *end = buf + n;
+
+        while (p < end) {
+                switch (a->markup_state) {
+                case 0:                 /* looking for '<' */
+                        p = memchr(p, '<', (size_t) (end - p));
+                        if (!p)
+                                return true;
+                        a->markup_state = 1;
+                        break;
+                case 1:                 /* after '<' */
+                        a->markup_state = *p == '!' ? 2 : *p == '<' ? 1 : 0;
+                        if (*p == '?')
+                                a->n_markup++;
+                        break;
+                case 2:                 /* after "<!" */
+                        a->markup_state = *p == '-' ? 3 : *p == '<' ? 1 : 0;
+                        break;
+                default:                /* after "<!-" */
+                        if (*p == '-')
+                                a->n_markup++;
+                        a->markup_state = *p == '<' ? 1 : 0;
+                        break;
+                }
+                p++;
+                if (a->n_markup > AGG_COMMENTS_MAX)
+                        return false;
+        }
+        return true;
+}
+
 /* input_read - libxml2's read callback: the next slice from the unpacker, -1 on its error (the
  * details stay in dt_input_error(), which read_error() reports instead of libxml2's) or when the
- * prolog holds a DOCTYPE (a->dtd_rejected) */
+ * prolog holds a DOCTYPE (a->dtd_rejected) or the document a flood of comments */
 static int input_read(void *ctx, char *buf, int len) {
         struct dt_aggregate *a = ctx;
         ssize_t n;
@@ -1146,6 +1200,10 @@ static int input_read(void *ctx, char *buf, int len) {
                 return -1;
         if (a->prolog != PROLOG_DONE && !prolog_scan(a, buf, (size_t) n)) {
                 a->dtd_rejected = true;
+                return -1;
+        }
+        if (!count_markup(a, buf, (size_t) n)) {
+                a->markup_flood = true;
                 return -1;
         }
         a->consumed += (uint64_t) n;
