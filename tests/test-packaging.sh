@@ -259,7 +259,7 @@ fi
 # packages install-build-deps installs, minus what only building the package or these checks need
 awk '/apt-get install/ { on = 1 } on { print } on && !/\\$/ { on = 0 }' "$P/install-build-deps" |
         tr ' \\' '\n\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$' |
-        grep -vxE 'apt-get|install|build-essential|ca-certificates|debhelper|dh-autoreconf|dpkg-dev|devscripts|lintian|fakeroot|rsyslog|man-db|groff|groff-base|rpm' |
+        grep -vxE 'apt-get|install|build-essential|ca-certificates|debhelper|dh-autoreconf|dpkg-dev|devscripts|lintian|fakeroot|rsyslog|man-db|groff|groff-base|rpm|clang-14|libclang-rt-14-dev' |
         sort -u >"$T/ibd"
 # Build-Depends of debian/control, without version, architecture and profile qualifiers
 awk '/^Build-Depends:/ { on = 1; sub(/^Build-Depends:/, "") } on && /^[A-Z]/ && !/^Build-Depends/ { on = 0 } on { print }' \
