@@ -1,0 +1,801 @@
+/* gen-incident.c - the README demo's whole incident: reports, mail logs, PHP log, configuration
+ *
+ * Usage: gen-incident [-s SEED] [-d YYYY-MM-DD] DIR
+ *
+ * The story: shop.example's web server web1 (203.0.113.25) sends about 100 messages a day, order
+ * mails from a PHP app (uid 33, /var/www/shop/app/mailer.php line 88) and a few from the office
+ * over SASL submission, for three weeks. On the spike day (-d; default the UTC day three days
+ * before now, so the logs stay inside the agent's retention window) a script uploaded to
+ * /var/www/shop/wp-content/uploads/cache/x.php, running as the same uid 33, sends 19,000
+ * "parcel" mails through PHP mail() and Postfix pickup. SPF and DKIM pass; the receivers'
+ * aggregate reports show it a day or two later, and some receivers send failure reports with
+ * the original headers.
+ *
+ * DIR gets:
+ *   Maildir/{new,cur,tmp}   22 days x 3 receivers of aggregate reports (gzip attachments),
+ *                           delivered over the 1-2 days after each day (file names sort by
+ *                           delivery, not by day), and 12 ARF failure reports about attack mails
+ *   failure-reports/        copies of those failure reports, for `dmarctrace trace`
+ *   logs/mail.log           Postfix, RFC 3339 stamps: every message of every day, pickup or
+ *                           SASL smtpd .. removed, in time order
+ *   logs/php_mail.log       PHP's mail.log: one line per mail() call, same second as pickup
+ *   dmarctrace.conf         a configuration that reads all of the above
+ *   expected.txt            what the agent must find (key=value lines, "ruf" lines)
+ * Deterministic for a seed and a spike day; only libc and zlib. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1   /* vasprintf */
+#endif
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define DAYS            22              /* days 0..20 quiet, day 21 the spike */
+#define SPIKE           21
+#define ATTACK_N        19000           /* messages of the uploaded script on the spike day */
+#define ATTACK_START    (4 * 3600 + 17 * 60)    /* 04:17 UTC */
+#define RUF_N           12              /* failure reports about attack messages */
+#define ORGS            3
+
+static const char *const script_app = "/var/www/shop/app/mailer.php";
+static const char *const script_atk = "/var/www/shop/wp-content/uploads/cache/x.php";
+
+/* the receivers that send aggregate reports, and the recipient domains each one serves */
+static const struct org {
+        const char *name, *email, *file_org, *domains[4], *relay;
+        unsigned share;                 /* percent of recipients */
+        int64_t lag_min, lag_span;      /* report delivery after the day's end, seconds */
+} orgs[ORGS] = {
+        { "google.com", "noreply-dmarc-support@google.com", "google.com",
+          { "gmail.com", "googlemail.com" }, "gmail-smtp-in.l.google.com[142.250.102.27]:25",
+          55, 1 * 3600, 9 * 3600 },
+        { "Yahoo", "dmarchelp@yahooinc.com", "yahoo.com", { "yahoo.com", "aol.com", "ymail.com" },
+          "mta6.am0.yahoodns.net[67.195.204.77]:25", 25, 6 * 3600, 24 * 3600 },
+        { "Enterprise Outlook", "dmarcreport@microsoft.com", "enterprise.protection.outlook.com",
+          { "outlook.com", "hotmail.com", "live.com", "msn.com" },
+          "hotmail-com.olc.protection.outlook.com[52.101.68.9]:25", 20, 20 * 3600, 26 * 3600 },
+};
+
+static const char *const first[] = {
+        "anna", "ben", "clara", "david", "emma", "felix", "greta", "hans", "ida", "jonas",
+        "karin", "lukas", "marie", "nils", "olga", "paul", "rosa", "sven", "tina", "uwe",
+        "vera", "walter", "yvonne", "zoe", "mia", "leon", "lena", "finn", "laura", "tim",
+        "sarah", "jan", "julia", "max", "lisa", "tom", "nina", "erik", "eva", "kai",
+};
+static const char *const last[] = {
+        "mueller", "schmidt", "schneider", "fischer", "weber", "meyer", "wagner", "becker",
+        "schulz", "hoffmann", "koch", "richter", "klein", "wolf", "neumann", "schwarz",
+        "braun", "zimmermann", "krueger", "hartmann", "lange", "werner", "krause", "lehmann",
+        "koehler", "maier", "huber", "kaiser", "fuchs", "peters", "jung", "keller", "berger",
+        "vogel", "roth", "frank", "beck", "lorenz", "baumann", "franke",
+};
+static const char *const atk_subjects[] = {
+        "Your parcel is waiting", "Your parcel is waiting - delivery fee unpaid",
+        "Your parcel is waiting: confirm your address",
+};
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+/* rnd - xorshift64: fast, deterministic, good enough for test data */
+static uint64_t rnd(void) {
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 7;
+        rng_state ^= rng_state << 17;
+        return rng_state;
+}
+
+/* between - a number in [lo, hi] */
+static int64_t between(int64_t lo, int64_t hi) {
+        return lo + (int64_t) (rnd() % (uint64_t) (hi - lo + 1));
+}
+
+/* die - report what failed with errno's text and stop */
+static void die(const char *what) {
+        fprintf(stderr, "gen-incident: %s: %s\n", what, strerror(errno));
+        exit(1);
+}
+
+/* xrealloc - realloc or die */
+static void *xrealloc(void *p, size_t n) {
+        p = realloc(p, n);
+        if (!p)
+                die("realloc");
+        return p;
+}
+
+/* ---- text buffers, gzip, base64 (as in gen-reports.c) ---- */
+
+struct buf {
+        char *p;
+        size_t len, cap;
+};
+
+/* bprintf - append formatted text to b, growing it */
+static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bprintf(struct buf *b, const char *fmt, ...) {
+        va_list ap;
+        int n;
+
+        for (;;) {
+                va_start(ap, fmt);
+                n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+                va_end(ap);
+                if (n < 0)
+                        die("vsnprintf");
+                if ((size_t) n < b->cap - b->len) {
+                        b->len += (size_t) n;
+                        return;
+                }
+                b->cap = b->cap ? b->cap * 2 + (size_t) n : 65536;
+                b->p = xrealloc(b->p, b->cap);
+        }
+}
+
+/* gzip_buf - gzip in into out (replacing out's content) */
+static void gzip_buf(const struct buf *in, struct buf *out) {
+        z_stream z = { 0 };
+        uLong bound;
+
+        if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+                exit(1);
+        bound = deflateBound(&z, (uLong) in->len) + 64;
+        if (out->cap < bound) {
+                out->p = xrealloc(out->p, bound);
+                out->cap = bound;
+        }
+        z.next_in = (Bytef *) in->p;
+        z.avail_in = (uInt) in->len;
+        z.next_out = (Bytef *) out->p;
+        z.avail_out = (uInt) out->cap;
+        if (deflate(&z, Z_FINISH) != Z_STREAM_END)
+                exit(1);
+        out->len = z.total_out;
+        deflateEnd(&z);
+}
+
+/* base64_lines - RFC 2045 base64 of in, 76 columns, CRLF, appended to out */
+static void base64_lines(const struct buf *in, struct buf *out) {
+        static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const unsigned char *s = (const unsigned char *) in->p;
+        size_t i, col = 0;
+
+        for (i = 0; i < in->len; i += 3) {
+                unsigned v = (unsigned) s[i] << 16 | (i + 1 < in->len ? (unsigned) s[i + 1] << 8 : 0) |
+                             (i + 2 < in->len ? s[i + 2] : 0);
+                bprintf(out, "%c%c%c%c", t[v >> 18 & 63], t[v >> 12 & 63],
+                        i + 1 < in->len ? t[v >> 6 & 63] : '=', i + 2 < in->len ? t[v & 63] : '=');
+                col += 4;
+                if (col >= 76) {
+                        bprintf(out, "\r\n");
+                        col = 0;
+                }
+        }
+        if (col)
+                bprintf(out, "\r\n");
+}
+
+/* write_file - path gets b's bytes, through a temporary name when tmp is given (Maildir) */
+static void write_file(const char *path, const char *tmp, const struct buf *b) {
+        FILE *f = fopen(tmp ? tmp : path, "we");
+
+        if (!f || fwrite(b->p, 1, b->len, f) != b->len || fclose(f) != 0)
+                die(tmp ? tmp : path);
+        if (tmp && rename(tmp, path) < 0)
+                die(path);
+}
+
+/* ---- time stamps ---- */
+
+/* utc - broken-down UTC time of t */
+static struct tm utc(int64_t t) {
+        time_t tt = (time_t) t;
+        struct tm tm;
+
+        gmtime_r(&tt, &tm);
+        return tm;
+}
+
+/* rfc3339 - "2026-11-07T10:15:01.123456+00:00" from microseconds */
+static const char *rfc3339(int64_t us, char *b, size_t n) {
+        struct tm tm = utc(us / 1000000);
+        char d[32];
+
+        strftime(d, sizeof d, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(b, n, "%s.%06d+00:00", d, (int) (us % 1000000));
+        return b;
+}
+
+/* maildate - RFC 5322 date; Postfix pads the day with a space */
+static const char *maildate(int64_t t, bool postfix, char *b, size_t n) {
+        struct tm tm = utc(t);
+
+        strftime(b, n, postfix ? "%a, %e %b %Y %H:%M:%S +0000 (UTC)" : "%a, %d %b %Y %H:%M:%S +0000",
+                 &tm);
+        return b;
+}
+
+/* ymd - "YYYY-MM-DD" of t */
+static const char *ymd(int64_t t, char *b, size_t n) {
+        struct tm tm = utc(t);
+
+        strftime(b, n, "%Y-%m-%d", &tm);
+        return b;
+}
+
+/* ---- log lines, collected and written in time order ---- */
+
+struct line {
+        int64_t us;
+        uint32_t seq;
+        char *s;
+};
+
+struct log {
+        struct line *v;
+        size_t n, cap;
+        uint32_t seq;
+};
+
+static struct log mail_log, php_log;
+
+/* add - one formatted line at time us into g */
+static void add(struct log *g, int64_t us, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void add(struct log *g, int64_t us, const char *fmt, ...) {
+        va_list ap;
+        char *s = NULL;
+        int n;
+
+        if (g->n == g->cap) {
+                g->cap = g->cap ? g->cap * 2 : 65536;
+                g->v = xrealloc(g->v, g->cap * sizeof *g->v);
+        }
+        va_start(ap, fmt);
+        n = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                die("vasprintf");
+        g->v[g->n++] = (struct line) { us, g->seq++, s };
+}
+
+/* cmp_line - by time, then by the order added (a message's own lines keep their order) */
+static int cmp_line(const void *x, const void *y) {
+        const struct line *a = x, *b = y;
+
+        if (a->us != b->us)
+                return a->us < b->us ? -1 : 1;
+        return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* flush - sort g by time and write it to path; returns the number of lines */
+static size_t flush(struct log *g, const char *path) {
+        FILE *f = fopen(path, "we");
+        size_t n = g->n;
+
+        if (!f)
+                die(path);
+        qsort(g->v, g->n, sizeof *g->v, cmp_line);
+        for (size_t i = 0; i < g->n; i++) {
+                if (fputs(g->v[i].s, f) < 0 || fputc('\n', f) < 0)
+                        die(path);
+                free(g->v[i].s);
+        }
+        if (fclose(f) != 0)
+                die(path);
+        free(g->v);
+        *g = (struct log) { 0 };
+        return n;
+}
+
+/* ---- messages ---- */
+
+enum kind { K_APP, K_SASL, K_ATTACK };
+
+struct msg {
+        int64_t us;                     /* pickup / smtpd time */
+        enum kind kind;
+        int org;
+        unsigned n;                     /* index within its kind, for names */
+        char qid[16];
+        char rcpt[96];
+        char mid[128];
+        const char *subject;
+};
+
+static uint32_t qid_seq;
+
+/* make_qid - a Postfix short queue id: 10 upper-case hex digits, unique (the low 20 bits are a
+ * bijection of a counter) */
+static void make_qid(char *b, size_t n) {
+        uint32_t c = (qid_seq++ * 0x9E3B5u + 0x2F1u) & 0xFFFFFu;
+
+        snprintf(b, n, "%05" PRIX32 "%05" PRIX32, (uint32_t) (rnd() & 0xFFFFFu) | 0x10000u, c);
+}
+
+/* pick_org - a receiver by share */
+static int pick_org(void) {
+        unsigned r = (unsigned) (rnd() % 100), acc = 0;
+
+        for (int o = 0; o < ORGS; o++) {
+                acc += orgs[o].share;
+                if (r < acc)
+                        return o;
+        }
+        return ORGS - 1;
+}
+
+/* rcpt_for - a recipient at one of org's domains; unique for distinct (salt, n) */
+static void rcpt_for(char *b, size_t len, int org, unsigned salt, unsigned n) {
+        const size_t nf = sizeof first / sizeof first[0], nl = sizeof last / sizeof last[0];
+        size_t nd = 0;
+        unsigned k = n * 7919u % 1000003u;     /* spread, still one-to-one below 1000003 */
+
+        while (nd < 4 && orgs[org].domains[nd])
+                nd++;
+        snprintf(b, len, "%s.%s%u%s@%s", first[k % nf], last[k / nf % nl], k / (unsigned) (nf * nl),
+                 salt ? "x" : "", orgs[org].domains[rnd() % nd]);
+}
+
+static const char *const sasl_users[] = { "info@shop.example", "anna.berger@shop.example" };
+static const char *const sasl_clients[] = { "office.shop.example[198.51.100.20]",
+                                            "unknown[192.0.2.144]" };
+
+/* log_message - every Postfix line of one message, and the PHP line of a mail() call */
+static void log_message(const struct msg *m) {
+        char s[64], p[64], reply[256];
+        int64_t t = m->us, sent;
+        const char *from = m->kind == K_APP ? "orders@shop.example"
+                           : m->kind == K_ATTACK ? "www-data@shop.example"
+                                                 : sasl_users[m->n % 2];
+        long size = m->kind == K_ATTACK ? 3900 + (long) (rnd() % 400) : 2200 + (long) (rnd() % 5000);
+        double d1 = (double) between(5, 90) / 1000, d2 = (double) between(1, 20) / 1000,
+               d3 = (double) between(40, 400) / 1000, d4 = (double) between(150, 1400) / 1000;
+
+        /* what each receiver answers */
+        if (m->org == 0)
+                snprintf(reply, sizeof reply, "250 2.0.0 OK  %" PRId64 " %08" PRIx64 "si%06u - gsmtp",
+                         t / 1000000, rnd() & 0xffffffffu, (unsigned) (rnd() % 1000000));
+        else if (m->org == 1)
+                snprintf(reply, sizeof reply, "250 ok dirdel");
+        else
+                snprintf(reply, sizeof reply, "250 2.6.0 <%s> Queued mail for delivery", m->mid);
+        if (m->kind == K_SASL) {
+                unsigned pid = 20000 + (unsigned) (rnd() % 9000);
+                const char *client = sasl_clients[m->n % 2];
+
+                add(&mail_log, t - 180000, "%s web1 postfix/submission/smtpd[%u]: connect from %s",
+                    rfc3339(t - 180000, s, sizeof s), pid, client);
+                add(&mail_log, t, "%s web1 postfix/submission/smtpd[%u]: %s: client=%s, "
+                    "sasl_method=PLAIN, sasl_username=%s", rfc3339(t, s, sizeof s), pid, m->qid,
+                    client, from);
+                add(&mail_log, t + 900000, "%s web1 postfix/submission/smtpd[%u]: disconnect from %s "
+                    "ehlo=2 starttls=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=8",
+                    rfc3339(t + 900000, s, sizeof s), pid, client);
+        } else {
+                struct tm tm = utc((t - 150000) / 1000000);
+
+                /* PHP logs the call, then sendmail drops the file that pickup finds */
+                strftime(p, sizeof p, "%d-%b-%Y %H:%M:%S UTC", &tm);
+                if (m->kind == K_ATTACK)
+                        add(&php_log, t - 150000, "[%s] mail() on [%s:3]: To: %s -- Headers: From: "
+                            "\"DHL Express\" <noreply@shop.example>  MIME-Version: 1.0  Content-type: "
+                            "text/html; charset=UTF-8 -- Subject: %s", p, script_atk, m->rcpt, m->subject);
+                else
+                        add(&php_log, t - 150000, "[%s] mail() on [%s:88]: To: %s -- Headers: From: "
+                            "\"Shop Example\" <orders@shop.example>  Reply-To: service@shop.example  "
+                            "Message-ID: <%s>  X-Mailer: ShopMailer/2.4 -- Subject: %s", p, script_app,
+                            m->rcpt, m->mid, m->subject);
+                add(&mail_log, t, "%s web1 postfix/pickup[%u]: %s: uid=33 from=<%s>",
+                    rfc3339(t, s, sizeof s), 1200 + (unsigned) (t / 1000000 / 86400 % 97), m->qid, from);
+        }
+        add(&mail_log, t + 2000, "%s web1 postfix/cleanup[%u]: %s: message-id=<%s>",
+            rfc3339(t + 2000, s, sizeof s), 3000 + (unsigned) (rnd() % 40), m->qid, m->mid);
+        add(&mail_log, t + 5000, "%s web1 postfix/qmgr[1187]: %s: from=<%s>, size=%ld, nrcpt=1 "
+            "(queue active)", rfc3339(t + 5000, s, sizeof s), m->qid, from, size);
+        sent = t + (int64_t) ((d1 + d2 + d3 + d4) * 1e6);
+        add(&mail_log, sent, "%s web1 postfix/smtp[%u]: %s: to=<%s>, relay=%s, delay=%.2f, "
+            "delays=%.2f/%.2f/%.2f/%.2f, dsn=2.0.0, status=sent (%s)",
+            rfc3339(sent, s, sizeof s), 4000 + (unsigned) (rnd() % 900), m->qid, m->rcpt,
+            orgs[m->org].relay, d1 + d2 + d3 + d4, d1, d2, d3, d4, reply);
+        add(&mail_log, sent + 400, "%s web1 postfix/qmgr[1187]: %s: removed",
+            rfc3339(sent + 400, s, sizeof s), m->qid);
+}
+
+/* ---- aggregate reports ---- */
+
+struct row {
+        char ip[48];
+        uint64_t count;
+        bool pass;
+};
+
+/* report_xml - one RFC 7489 report for day [begin, begin + 86399] */
+static void report_xml(struct buf *b, int org, const char *id, int64_t begin, const struct row *rows,
+                       size_t n) {
+        bprintf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<feedback>\n  <version>1.0</version>\n"
+                   "  <report_metadata>\n    <org_name>%s</org_name>\n    <email>%s</email>\n"
+                   "    <report_id>%s</report_id>\n    <date_range>\n      <begin>%" PRId64 "</begin>\n"
+                   "      <end>%" PRId64 "</end>\n    </date_range>\n  </report_metadata>\n"
+                   "  <policy_published>\n    <domain>shop.example</domain>\n    <adkim>r</adkim>\n"
+                   "    <aspf>r</aspf>\n    <p>quarantine</p>\n    <sp>quarantine</sp>\n"
+                   "    <pct>100</pct>\n  </policy_published>\n",
+                orgs[org].name, orgs[org].email, id, begin, begin + 86399);
+        for (size_t i = 0; i < n; i++) {
+                const char *res = rows[i].pass ? "pass" : "fail";
+
+                bprintf(b, "  <record>\n    <row>\n      <source_ip>%s</source_ip>\n"
+                           "      <count>%" PRIu64 "</count>\n      <policy_evaluated>\n"
+                           "        <disposition>%s</disposition>\n        <dkim>%s</dkim>\n"
+                           "        <spf>%s</spf>\n      </policy_evaluated>\n    </row>\n"
+                           "    <identifiers>\n      <header_from>shop.example</header_from>\n"
+                           "    </identifiers>\n    <auth_results>\n",
+                        rows[i].ip, rows[i].count, rows[i].pass ? "none" : "quarantine", res, res);
+                if (rows[i].pass)
+                        bprintf(b, "      <dkim>\n        <domain>shop.example</domain>\n"
+                                   "        <selector>web1</selector>\n        <result>pass</result>\n"
+                                   "      </dkim>\n");
+                bprintf(b, "      <spf>\n        <domain>%s</domain>\n        <result>%s</result>\n"
+                           "      </spf>\n    </auth_results>\n  </record>\n",
+                        rows[i].pass ? "shop.example" : "mail.example.biz",
+                        rows[i].pass ? "pass" : "softfail");
+        }
+        bprintf(b, "</feedback>\n");
+}
+
+static char dir_maildir[PATH_MAX + 16];
+static unsigned deliver_seq;
+
+/* deliver - a whole message into the Maildir the way an MDA does it: tmp/, then new/, under a
+ * name that sorts by delivery time */
+static void deliver(int64_t when, const struct buf *b) {
+        char name[128], path[PATH_MAX + 160], tmp[PATH_MAX + 160];
+
+        snprintf(name, sizeof name, "%" PRId64 ".M%06uP%u.mx.shop.example,S=%zu", when,
+                 (unsigned) (rnd() % 1000000), 20000 + deliver_seq++, b->len);
+        snprintf(tmp, sizeof tmp, "%s/tmp/%s", dir_maildir, name);
+        snprintf(path, sizeof path, "%s/new/%s", dir_maildir, name);
+        write_file(path, tmp, b);
+}
+
+/* aggregate - the report of org for day begin with the given own count, delivered later */
+static void aggregate(int org, int day, int64_t begin, uint64_t own) {
+        static struct buf xml, gz, eml;
+        struct row rows[3];
+        size_t n = 0;
+        char id[64], d[64], fname[160];
+        int64_t when = begin + 86400 + between(orgs[org].lag_min,
+                                               orgs[org].lag_min + orgs[org].lag_span);
+
+        xml.len = gz.len = eml.len = 0;
+        if (own) {
+                snprintf(rows[n].ip, sizeof rows[n].ip, "203.0.113.25");
+                rows[n].count = own;
+                rows[n++].pass = true;
+        }
+        /* now and then somebody spoofs the domain from elsewhere */
+        if (rnd() % 4 == 0 || n == 0) {
+                snprintf(rows[n].ip, sizeof rows[n].ip, "198.51.100.%u", (unsigned) between(100, 199));
+                rows[n].count = (uint64_t) between(1, 3);
+                rows[n++].pass = false;
+        }
+        if (org == 0)
+                snprintf(id, sizeof id, "%" PRIu64, (uint64_t) (1000000000000000000ull + rnd() % 8000000000000000000ull));
+        else if (org == 1)
+                snprintf(id, sizeof id, "%" PRId64 ".%06u", begin + 86400, (unsigned) (rnd() % 1000000));
+        else
+                snprintf(id, sizeof id, "%016" PRIx64 "%016" PRIx64, rnd(), rnd());
+        report_xml(&xml, org, id, begin, rows, n);
+        gzip_buf(&xml, &gz);
+        snprintf(fname, sizeof fname, "%s!shop.example!%" PRId64 "!%" PRId64 ".xml.gz",
+                 orgs[org].file_org, begin, begin + 86399);
+        bprintf(&eml, "Return-Path: <%s>\r\nDelivered-To: dmarc@shop.example\r\n"
+                      "From: %s <%s>\r\nTo: dmarc@shop.example\r\n"
+                      "Subject: Report domain: shop.example Submitter: %s Report-ID: <%s>\r\n"
+                      "Date: %s\r\nMessage-ID: <%s.%d.%d@%s>\r\nMIME-Version: 1.0\r\n"
+                      "Content-Type: multipart/mixed; boundary=\"=_rua_%d_%d\"\r\n\r\n"
+                      "--=_rua_%d_%d\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+                      "This is an aggregate report from %s.\r\n\r\n"
+                      "--=_rua_%d_%d\r\nContent-Type: application/gzip; name=\"%s\"\r\n"
+                      "Content-Transfer-Encoding: base64\r\n"
+                      "Content-Disposition: attachment; filename=\"%s\"\r\n\r\n",
+                orgs[org].email, orgs[org].name, orgs[org].email, orgs[org].file_org, id,
+                maildate(when, false, d, sizeof d), id, day, org, orgs[org].file_org, day, org, day,
+                org, orgs[org].name, day, org, fname, fname);
+        base64_lines(&gz, &eml);
+        bprintf(&eml, "\r\n--=_rua_%d_%d--\r\n", day, org);
+        deliver(when, &eml);
+}
+
+/* ---- failure reports ---- */
+
+/* failure - an ARF auth-failure report about attack message m, from the victim's receiver */
+static void failure(const struct msg *m, unsigned i, const char *dir, FILE *expect) {
+        static struct buf eml;
+        const char *dom = strchr(m->rcpt, '@') + 1;
+        int64_t t = m->us / 1000000, arrival = t + 1, when = t + between(120, 2400);
+        char d1[64], d2[64], d3[64], path[PATH_MAX + 64];
+
+        eml.len = 0;
+        bprintf(&eml, "Return-Path: <>\r\nDelivered-To: dmarc@shop.example\r\n"
+                      "From: DMARC Failure Reports <noreply-dmarc-ruf@%s>\r\nTo: dmarc@shop.example\r\n"
+                      "Subject: DMARC failure report for shop.example from 203.0.113.25\r\n"
+                      "Date: %s\r\nMessage-ID: <ruf.%" PRId64 ".%u@%s>\r\nMIME-Version: 1.0\r\n"
+                      "Content-Type: multipart/report; report-type=feedback-report;\r\n"
+                      "\tboundary=\"=_ruf_%u\"\r\n\r\n"
+                      "--=_ruf_%u\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+                      "This is an authentication failure report for a message from shop.example,\r\n"
+                      "received from 203.0.113.25: its DKIM signature failed after our link\r\n"
+                      "scanner rewrote the body (SPF passed, so DMARC passed).\r\n\r\n"
+                      "--=_ruf_%u\r\nContent-Type: message/feedback-report\r\n\r\n"
+                      "Feedback-Type: auth-failure\r\nUser-Agent: %s-ruf/1.2\r\nVersion: 1\r\n"
+                      "Original-Mail-From: <www-data@shop.example>\r\n"
+                      "Original-Rcpt-To: <%s>\r\nArrival-Date: %s\r\n"
+                      "Source-IP: 203.0.113.25\r\nReported-Domain: shop.example\r\n"
+                      "Authentication-Results: mx.%s; dkim=fail (body hash did not verify)"
+                      " header.d=shop.example;\r\n\tspf=pass smtp.mailfrom=shop.example;"
+                      " dmarc=pass header.from=shop.example\r\n"
+                      "Auth-Failure: bodyhash\r\nDKIM-Domain: shop.example\r\nDKIM-Selector: web1\r\n"
+                      "Delivery-Result: delivered\r\n\r\n"
+                      "--=_ruf_%u\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+                      "Received: from web1.shop.example (web1.shop.example [203.0.113.25])\r\n"
+                      "\tby mx.%s with ESMTPS id %08" PRIx64 "\r\n\tfor <%s>; %s\r\n"
+                      "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/simple; d=shop.example;\r\n"
+                      "\ts=web1; t=%" PRId64 "; h=To:Subject:From:Message-Id:Date;\r\n"
+                      "\tbh=%016" PRIx64 "%016" PRIx64 "=; b=%016" PRIx64 "%016" PRIx64 "\r\n"
+                      "Received: by web1.shop.example (Postfix, from userid 33)\r\n"
+                      "\tid %s; %s\r\n"
+                      "To: %s\r\nSubject: %s\r\nX-PHP-Originating-Script: 33:x.php\r\n"
+                      "MIME-Version: 1.0\r\nContent-type: text/html; charset=UTF-8\r\n"
+                      "From: \"DHL Express\" <noreply@shop.example>\r\n"
+                      "Message-Id: <%s>\r\nDate: %s\r\n\r\n--=_ruf_%u--\r\n",
+                dom, maildate(when, false, d1, sizeof d1), when, i, dom, i, i, i, dom, m->rcpt,
+                maildate(arrival, false, d2, sizeof d2), dom, i, dom, rnd() & 0xffffffffu, m->rcpt,
+                maildate(arrival, false, d2, sizeof d2), t, rnd(), rnd(), rnd(), rnd(), m->qid,
+                maildate(t, true, d3, sizeof d3),
+                m->rcpt, m->subject, m->mid, maildate(t, true, d3, sizeof d3), i);
+        deliver(when, &eml);
+        snprintf(path, sizeof path, "%s/failure-reports/ruf-%02u.eml", dir, i + 1);
+        write_file(path, NULL, &eml);
+        fprintf(expect, "ruf failure-reports/ruf-%02u.eml %s %s %s\n", i + 1, m->mid, m->qid, m->rcpt);
+}
+
+/* ---- the story ---- */
+
+/* parse_day - "YYYY-MM-DD" to the epoch of its UTC midnight; -1 when malformed */
+static int64_t parse_day(const char *s) {
+        struct tm tm = { 0 };
+        char *e;
+
+        if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+                return -1;
+        e = strptime(s, "%Y-%m-%d", &tm);
+        if (!e || *e)
+                return -1;
+        return (int64_t) timegm(&tm);
+}
+
+/* mkdir_or_die - mkdir that accepts an existing directory */
+static void mkdir_or_die(const char *path) {
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                die(path);
+}
+
+/* cmp_msg - messages by submission time */
+static int cmp_msg(const void *x, const void *y) {
+        const struct msg *a = x, *b = y;
+
+        return a->us < b->us ? -1 : a->us > b->us;
+}
+
+/* usage - the command line, then exit 2 */
+static void usage(void) {
+        fprintf(stderr, "usage: gen-incident [-s SEED] [-d YYYY-MM-DD] DIR\n"
+                        "  -d  the spike day (default: the UTC day three days before today)\n");
+        exit(2);
+}
+
+/* main - messages first (they fix the counts), then logs, reports, expected.txt, config */
+int main(int argc, char **argv) {
+        char dir[PATH_MAX], path[PATH_MAX + 64], d[32];
+        int64_t spike = ((int64_t) time(NULL) / 86400 - 3) * 86400, day0;
+        uint64_t sent[DAYS][ORGS] = { { 0 } }, total[DAYS] = { 0 }, n_msgs = 0;
+        struct msg *v = NULL, *atk = NULL;
+        size_t nv = 0, cap = 0, natk = 0, mail_lines, php_lines;
+        unsigned app_n = 0, sasl_n = 0;
+        FILE *f, *expect;
+        int c;
+
+        while ((c = getopt(argc, argv, "s:d:h")) != -1) {
+                switch (c) {
+                case 's': rng_state ^= strtoull(optarg, NULL, 10) * 0xD1B54A32D192ED03ull; break;
+                case 'd':
+                        spike = parse_day(optarg);
+                        if (spike < 0)
+                                usage();
+                        break;
+                default: usage();
+                }
+        }
+        if (optind != argc - 1)
+                usage();
+        if (!rng_state)
+                rng_state = 1;
+        day0 = spike - (int64_t) SPIKE * 86400;
+
+        mkdir_or_die(argv[optind]);
+        if (!realpath(argv[optind], dir))
+                die(argv[optind]);
+        snprintf(dir_maildir, sizeof dir_maildir, "%s/Maildir", dir);
+        snprintf(path, sizeof path, "%s/new", dir_maildir);
+        if (access(path, F_OK) == 0) {
+                fprintf(stderr, "gen-incident: %s already holds an incident; remove it first\n", dir);
+                return 1;
+        }
+        mkdir_or_die(dir_maildir);
+        for (int i = 0; i < 3; i++) {
+                snprintf(path, sizeof path, "%s/%s", dir_maildir, i == 0 ? "tmp" : i == 1 ? "new" : "cur");
+                mkdir_or_die(path);
+        }
+        snprintf(path, sizeof path, "%s/logs", dir);
+        mkdir_or_die(path);
+        snprintf(path, sizeof path, "%s/failure-reports", dir);
+        mkdir_or_die(path);
+        snprintf(path, sizeof path, "%s/state", dir);
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+                die(path);
+
+        /* every message of every day */
+        for (int day = 0; day < DAYS; day++) {
+                int64_t begin = day0 + (int64_t) day * 86400;
+                int wday = utc(begin).tm_wday;
+                bool weekend = wday == 0 || wday == 6;
+                int n_app = weekend ? (int) between(64, 78) : (int) between(90, 104);
+                int n_sasl = weekend ? (int) between(0, 2) : (int) between(2, 6);
+                int n_atk = day == SPIKE ? ATTACK_N : 0;
+                size_t need = nv + (size_t) (n_app + n_sasl + n_atk);
+
+                if (need > cap) {
+                        cap = need + 1024;
+                        v = xrealloc(v, cap * sizeof *v);
+                }
+                for (int k = 0; k < n_app + n_sasl + n_atk; k++) {
+                        struct msg *m = &v[nv++];
+
+                        memset(m, 0, sizeof *m);
+                        m->org = pick_org();
+                        if (k < n_app) {
+                                static const char *const subj[] = {
+                                        "Your order at Shop Example", "Your order has shipped",
+                                        "Your invoice from Shop Example", "Reset your password",
+                                };
+                                m->kind = K_APP;
+                                m->us = (begin + between(6 * 3600, 23 * 3600 - 60)) * 1000000 +
+                                        between(0, 999999);
+                                m->subject = subj[rnd() % 4];
+                        } else if (k < n_app + n_sasl) {
+                                m->kind = K_SASL;
+                                m->us = (begin + between(8 * 3600, 18 * 3600)) * 1000000 +
+                                        between(0, 999999);
+                        } else {
+                                unsigned a = (unsigned) (k - n_app - n_sasl);
+
+                                m->kind = K_ATTACK;
+                                m->n = a;
+                                /* about one every three seconds from 04:17 to 20:07 */
+                                m->us = (begin + ATTACK_START + (int64_t) a * 3) * 1000000 +
+                                        between(0, 2999999);
+                                m->subject = atk_subjects[a % 3];
+                                rcpt_for(m->rcpt, sizeof m->rcpt, m->org, 0, a + 500000);
+                        }
+                        make_qid(m->qid, sizeof m->qid);
+                        if (m->kind == K_ATTACK) {
+                                struct tm tm = utc(m->us / 1000000);
+                                char st[20];
+
+                                /* PHP mail() sets no Message-ID: cleanup adds its own */
+                                strftime(st, sizeof st, "%Y%m%d%H%M%S", &tm);
+                                snprintf(m->mid, sizeof m->mid, "%s.%s@web1.shop.example", st, m->qid);
+                        }
+                        sent[day][m->org]++;
+                        total[day]++;
+                }
+        }
+        qsort(v, nv, sizeof *v, cmp_msg);
+        /* order numbers and customers in time order */
+        for (size_t i = 0; i < nv; i++) {
+                struct msg *m = &v[i];
+
+                if (m->kind == K_APP) {
+                        m->n = app_n++;
+                        rcpt_for(m->rcpt, sizeof m->rcpt, m->org, 0, m->n);
+                        snprintf(m->mid, sizeof m->mid, "order-%u.%08" PRIx64 "@shop.example",
+                                 100000 + m->n, rnd() & 0xffffffffu);
+                } else if (m->kind == K_SASL) {
+                        m->n = sasl_n++;
+                        rcpt_for(m->rcpt, sizeof m->rcpt, m->org, 1, m->n);
+                        snprintf(m->mid, sizeof m->mid, "%08" PRIx64 "-%04x-%04x@shop.example",
+                                 rnd() & 0xffffffffu, (unsigned) (rnd() & 0xffff),
+                                 (unsigned) (rnd() & 0xffff));
+                }
+        }
+        for (size_t i = 0; i < nv; i++) {
+                log_message(&v[i]);
+                n_msgs++;
+        }
+        snprintf(path, sizeof path, "%s/logs/mail.log", dir);
+        mail_lines = flush(&mail_log, path);
+        snprintf(path, sizeof path, "%s/logs/php_mail.log", dir);
+        php_lines = flush(&php_log, path);
+
+        snprintf(path, sizeof path, "%s/expected.txt", dir);
+        expect = fopen(path, "we");
+        if (!expect)
+                die(path);
+        fprintf(expect, "# what dmarctrace must find in this incident (gen-incident)\n"
+                        "spike_day=%s\nspike_begin=%" PRId64 "\nfirst_day=%s\ndays=%d\n"
+                        "aggregate_reports=%d\nfailure_reports=%d\nattack_messages=%d\n"
+                        "spike_volume=%" PRIu64 "\nusual_volume=%" PRIu64 "\nmessages=%" PRIu64 "\n"
+                        "attack_script=%s\nattack_line=3\nattack_uid=33\napp_script=%s\napp_line=88\n",
+                ymd(spike, d, sizeof d), spike, ymd(day0, path, sizeof path), DAYS, DAYS * ORGS,
+                RUF_N, ATTACK_N, total[SPIKE], total[SPIKE] - ATTACK_N, n_msgs, script_atk,
+                script_app);
+        for (int day = 0; day < DAYS; day++)
+                fprintf(expect, "day %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+                        ymd(day0 + (int64_t) day * 86400, d, sizeof d), total[day], sent[day][0],
+                        sent[day][1], sent[day][2]);
+
+        /* the receivers' reports: one per receiver and day, counting what went to them */
+        for (int day = 0; day < DAYS; day++)
+                for (int o = 0; o < ORGS; o++)
+                        aggregate(o, day, day0 + (int64_t) day * 86400, sent[day][o]);
+
+        /* failure reports about attack messages spread over the attack */
+        for (size_t i = 0; i < nv; i++)
+                if (v[i].kind == K_ATTACK)
+                        natk++;
+        atk = calloc(natk ? natk : 1, sizeof *atk);
+        if (!atk)
+                die("calloc");
+        natk = 0;
+        for (size_t i = 0; i < nv; i++)
+                if (v[i].kind == K_ATTACK)
+                        atk[natk++] = v[i];
+        for (unsigned i = 0; i < RUF_N; i++)
+                failure(&atk[i * (natk / RUF_N) + (size_t) (rnd() % (natk / RUF_N))], i, dir, expect);
+        if (fclose(expect) != 0)
+                die("expected.txt");
+
+        snprintf(path, sizeof path, "%s/dmarctrace.conf", dir);
+        f = fopen(path, "we");
+        if (!f)
+                die(path);
+        fprintf(f, "# dmarctrace.conf - the demo incident (written by gen-incident)\n"
+                   "maildir = { path = \"%s/Maildir\"; };\nstate_dir = \"%s/state\";\noutput = \"json\";\n"
+                   "identity = {\n        addresses = [ \"203.0.113.25\" ];\n"
+                   "        hostnames = [ \"web1.shop.example\" ];\n};\n"
+                   "logs = {\n        postfix = [ \"%s/logs/mail.log\" ];\n"
+                   "        php_mail = [ \"%s/logs/php_mail.log\" ];\n        exim = [ ];\n};\n"
+                   "events = { records = \"own\"; };\n",
+                dir, dir, dir, dir);
+        if (fclose(f) != 0)
+                die(path);
+
+        printf("gen-incident: %s: shop.example, %d days from %s; spike day %s\n", dir, DAYS,
+               ymd(day0, path, sizeof path), ymd(spike, d, sizeof d));
+        printf("  web1 (203.0.113.25) sent %" PRIu64 " messages a day on average before, %" PRIu64
+               " on the spike day (%d from %s)\n",
+               (n_msgs - total[SPIKE]) / SPIKE, total[SPIKE], ATTACK_N, script_atk);
+        printf("  Maildir: %d aggregate reports, %d failure reports; logs: %zu Postfix lines, %zu PHP "
+               "mail() lines\n", DAYS * ORGS, RUF_N, mail_lines, php_lines);
+        free(v);
+        free(atk);
+        return 0;
+}
