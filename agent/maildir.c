@@ -4,7 +4,8 @@
  * fstatat() and renameat2() relative to those fds. A message is read only after its type and
  * size are known (fstatat before the open, fstat on the fd after it), into one buffer of exactly
  * the size fstat gave; a file that changes size meanwhile is refused rather than half-read.
- * Moves never replace an existing entry (RENAME_NOREPLACE) and fsync the destination directory,
+ * Moves never replace an existing entry (RENAME_NOREPLACE); moves into .Rejected fsync the
+ * destination directory (a move into cur/ does not: see dt_maildir_mark_seen),
  * since the store has already committed the message when we move it.
  *
  * SECURITY: every entry name in new/ and cur/ comes from whoever can deliver mail (and, with a
@@ -401,8 +402,8 @@ static int rename_noreplace(int from_dfd, const char *from, int to_dfd, const ch
 }
 
 /* move_seen - rename from_dfd/name to to_dfd/NAME[.dtN]:2,...S, the first free name; the name
- * used goes to out (NAME_MAX + 1 bytes). fsyncs to_dfd after the rename. */
-static int move_seen(int from_dfd, const char *name, int to_dfd, char *out) {
+ * used goes to out (NAME_MAX + 1 bytes). With sync, fsyncs to_dfd after the rename. */
+static int move_seen(int from_dfd, const char *name, int to_dfd, bool sync, char *out) {
         char target[NAME_MAX + 1], suffix[8] = "";
         int r;
 
@@ -424,7 +425,8 @@ static int move_seen(int from_dfd, const char *name, int to_dfd, char *out) {
                         return r;
                 /* An fsync failure is not returned: the rename is done either way, and a rename
                  * lost in a crash only puts the message back in new/, where dedupe absorbs it. */
-                (void) fsync(to_dfd);
+                if (sync)
+                        (void) fsync(to_dfd);
                 memcpy(out, target, sizeof target);
                 return 0;
         }
@@ -436,7 +438,10 @@ int dt_maildir_mark_seen(struct dt_maildir *md, const char *name) {
 
         if (!md || !name_ok(name))
                 return -EINVAL;
-        return move_seen(md->dfd[DT_MD_NEW], name, md->dfd[DT_MD_CUR], target);
+        /* no fsync of cur/ per message: the outcome is already committed in the store, so a
+         * rename lost in a crash leaves the file in new/, and the next run only renames it
+         * again (one fsync per message cost the scan more than its parsing) */
+        return move_seen(md->dfd[DT_MD_NEW], name, md->dfd[DT_MD_CUR], false, target);
 }
 
 /* mkdir_ok - mkdirat that accepts an existing entry (checked to be a directory on open) */
@@ -506,7 +511,7 @@ int dt_maildir_reject(struct dt_maildir *md, enum dt_md_sub from, const char *na
         r = open_rejected_cur(md, &cur);
         if (r < 0)
                 return r;
-        r = move_seen(md->dfd[from], name, cur, target);
+        r = move_seen(md->dfd[from], name, cur, true, target);
         if (r < 0)
                 return r;
         if (moved_to) {

@@ -73,8 +73,10 @@ int dt_maildir_read(struct dt_maildir *md, enum dt_md_sub which, const char *nam
 bool dt_maildir_error_is_transient(int r);
 
 /* dt_maildir_mark_seen - rename new/NAME to cur/NAME:2,S (an existing ":2,FLAGS" info gets S
- * added in ASCII order; a name already carrying S keeps its flags), then fsync cur/. A name too
- * long for the info moves as cur/NAME. -ENOENT when the file is gone (benign). */
+ * added in ASCII order; a name already carrying S keeps its flags). cur/ is not fsynced: call it
+ * only after the message's outcome is committed elsewhere, so a rename lost in a crash is simply
+ * done again. A name too long for the info moves as cur/NAME. -ENOENT when the file is gone
+ * (benign). */
 int dt_maildir_mark_seen(struct dt_maildir *md, const char *name);
 
 /* dt_maildir_reject - move new/NAME or cur/NAME into the Maildir++ folder .Rejected, as
