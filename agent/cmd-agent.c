@@ -70,6 +70,13 @@ static void run_names(struct loop *l, char **names, size_t n) {
         for (i = 0; i < n && !stop_requested; i++) {
                 ping(l);
                 r = dt_pipeline_process(l->rt->pipe, DT_MD_NEW, names[i]);
+                if (r == DT_PIPELINE_DEFERRED) {
+                        /* left in new/; the periodic rescan tries it again (no hot loop) */
+                        const struct dt_error *e = dt_pipeline_deferred_error(l->rt->pipe);
+                        fprintf(stderr, "dmarctrace: '%s': %s (%s); left in new/ for another attempt\n",
+                                names[i], e->message, e->reason ? e->reason : "?");
+                        continue;
+                }
                 if (r < 0) {
                         char status[256];
 
@@ -225,6 +232,9 @@ int dt_cmd_agent(int argc, char **argv) {
                         wait_ms = (int) (l.watchdog_usec / 2000u);
                 if (dt_pipeline_flush(l.rt->pipe) < 0)
                         l.rescan = true;        /* the batch's files are still in new/ */
+                else if (dt_detect_pending(l.rt->det) > 0 && (r = dt_detect_run(l.rt->det, NULL)) < 0)
+                        fprintf(stderr, "dmarctrace: detection failed: %s; retrying when idle\n",
+                                strerror(-r));  /* its marks are kept */
                 if (!l.watching) {
                         usleep((useconds_t) wait_ms * 1000u);   /* a signal ends it early */
                         l.rescan = true;

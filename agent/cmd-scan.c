@@ -53,6 +53,11 @@ static int process_all(struct dt_runtime *rt, enum dt_md_sub sub, char **names, 
                         waited += backoff;
                         backoff = backoff < 60 ? backoff * 2 : 60;
                 }
+                if (r == DT_PIPELINE_DEFERRED) {        /* stays in new/: the next scan retries */
+                        const struct dt_error *e = dt_pipeline_deferred_error(rt->pipe);
+                        fprintf(stderr, "dmarctrace: '%s': %s (%s); left in new/ for another attempt\n",
+                                names[i], e->message, e->reason ? e->reason : "?");
+                }
                 (*done)++;
                 if (progress && (*done % 64 == 0 || *done == total)) {
                         double dt = now_mono() - t0;
@@ -75,6 +80,7 @@ int dt_cmd_scan(int argc, char **argv) {
         size_t n = 0, ncur = 0, done = 0;
         bool progress = isatty(STDERR_FILENO), more;
         const struct dt_pipeline_stats *s;
+        struct dt_detect_stats ds = {};
         int c, r;
         double t0;
 
@@ -138,13 +144,28 @@ int dt_cmd_scan(int argc, char **argv) {
         }
         if (progress && done)
                 fputc('\n', stderr);
+        /* detection once over everything the scan stored: the outcome does not depend on the
+         * order the backlog was read in */
+        for (unsigned backoff = 1, waited = 0; (r = dt_detect_run(rt->det, &ds)) < 0; ) {
+                if (waited >= RETRY_TOTAL_SEC || stop_requested) {
+                        fprintf(stderr, "dmarctrace: detection failed: %s (it runs again next time)\n",
+                                strerror(-r));
+                        return 1;
+                }
+                sleep(backoff);
+                waited += backoff;
+                backoff = backoff < 60 ? backoff * 2 : 60;
+        }
         s = dt_pipeline_stats(rt->pipe);
         (void) dt_runtime_emit_state(rt, "scan-done", NULL, NULL, 0);
         fprintf(stderr, "dmarctrace: scanned %zu messages: %llu aggregate, %llu failure, %llu duplicate, "
-                "%llu rejected, %llu already seen, %llu vanished; %llu traced to a local sender\n", done,
+                "%llu rejected, %llu already seen, %llu vanished, %llu deferred; %llu traced to a local sender\n", done,
                 (unsigned long long) s->aggregate, (unsigned long long) s->failure,
                 (unsigned long long) s->duplicate, (unsigned long long) s->rejected,
                 (unsigned long long) s->skipped, (unsigned long long) s->vanished,
-                (unsigned long long) s->attributed);
+                (unsigned long long) s->deferred, (unsigned long long) s->attributed);
+        fprintf(stderr, "dmarctrace: detection: %llu volume spikes, %llu back to normal, %llu failure surges, "
+                "%llu senders named\n", (unsigned long long) ds.spikes, (unsigned long long) ds.normals,
+                (unsigned long long) ds.surges, (unsigned long long) ds.attributions);
         return 0;
 }

@@ -12,6 +12,7 @@ int dt_cmd_check_config(int argc, char **argv);
 int dt_cmd_scan(int argc, char **argv);
 int dt_cmd_agent(int argc, char **argv);
 int dt_cmd_trace(int argc, char **argv);
+int dt_cmd_summary(int argc, char **argv);
 
 /* dt_print_input_error - "dmarctrace: PATH: REASON (offset N)" on stderr, sanitised */
 void dt_print_input_error(const char *path, const struct dt_error *err);

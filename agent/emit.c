@@ -106,7 +106,7 @@ static const char *const fields_attribution[] = {
 };
 static const char *const fields_volume[] = {
         DT_F_POLICY_DOMAIN, DT_F_KEY_TYPE, DT_F_KEY, DT_F_DAY, DT_F_OBSERVED, DT_F_BASELINE,
-        DT_F_FACTOR, DT_F_OWN_HOST_COUNT, NULL,
+        DT_F_FACTOR, DT_F_OWN_HOST_COUNT, DT_F_LOCAL_SENT, NULL,
 };
 static const char *const fields_failure_surge[] = {
         DT_F_POLICY_DOMAIN, DT_F_HOUR, DT_F_OBSERVED, DT_F_BASELINE, NULL,

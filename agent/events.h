@@ -100,6 +100,7 @@ enum dt_event {
 #define DT_F_OBSERVED               "DMARCTRACE_OBSERVED"
 #define DT_F_BASELINE               "DMARCTRACE_BASELINE"
 #define DT_F_FACTOR                 "DMARCTRACE_FACTOR"
+#define DT_F_LOCAL_SENT             "DMARCTRACE_LOCAL_SENT"     /* sent per this host's MTA log */
 #define DT_F_REASON                 "DMARCTRACE_REASON"         /* a DT_R_* code (report/error.h) */
 #define DT_F_ERROR_MESSAGE          "DMARCTRACE_ERROR_MESSAGE"  /* ECS error.message */
 #define DT_F_OFFSET                 "DMARCTRACE_OFFSET"

@@ -13,6 +13,7 @@ static const struct {
         const char *summary;
 } commands[] = {
         { "trace", dt_cmd_trace, "explain one failure report: the attribution chain, step by step" },
+        { "summary", dt_cmd_summary, "daily volumes per domain with spikes marked, top sources, attributions" },
         { "parse", dt_cmd_parse, "decode report files to JSON lines (no state, no events)" },
         { "agent", dt_cmd_agent, "the daemon: watch the Maildir, process reports as they arrive" },
         { "scan", dt_cmd_scan, "process the Maildir's backlog once, then exit" },

@@ -1,10 +1,15 @@
 /* pipeline.c - one Maildir message from file to stored, emitted and moved
  *
- * For each message: read it safely (maildir.c), classify and parse it (parse.c), and record what
- * it held inside a savepoint of the batch's transaction; events go out before the commit and the
- * files move after it, so a crash anywhere means the messages of the open batch are processed
- * again with the same event ids. A batch (up to 64 messages or 200 ms) shares one commit, so one
- * fsync, which is what keeps the store's cost near the parse's.
+ * For each message: read it safely (maildir.c), count the attempt (committed on its own, so a
+ * crash of the agent counts too), classify and parse it in a worker process (worker.c), and
+ * record what it held inside a savepoint of the batch's transaction; events go out before the
+ * commit and the files move after it, so a crash anywhere means the messages of the open batch
+ * are processed again with the same event ids. A worker that crashes or passes its deadline
+ * costs only its message: it is left in new/ for a later rescan (DT_PIPELINE_DEFERRED), and
+ * rejected with WORKER_CRASH or TIMEOUT at its PIPELINE_ATTEMPTS_MAX-th attempt.
+ * XXX: committing the attempt also commits (and moves) the batch before it, so a batch now
+ * holds one message and each message costs two commits (two fsyncs); batches of up to 64
+ * messages or 200 ms remain for the day attempts are kept outside this transaction.
  * An unusable message gives an input-rejected event, a "rejected" row, and a move into the
  * .Rejected folder; a duplicate report gives no events and bumps a counter.
  * Failures of the run itself (the event sink or the store) are returned to the caller with
@@ -12,20 +17,21 @@
  * SECURITY: every string from the message is hostile; emit.c sanitises event values, and the
  * Maildir name is used byte-exact only for the rename. */
 #include <errno.h>
-#include <glib.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "agent/parse.h"
 #include "agent/pipeline.h"
+#include "agent/worker.h"
 #include "correlate/attribute.h"
 
 /* Messages share one transaction (one fsync) up to this many or this long, then commit and move */
 #define PIPELINE_BATCH_MAX 64
 #define PIPELINE_BATCH_USEC 200000u
+/* a message whose worker crashes or hangs this many times is rejected */
+#define PIPELINE_ATTEMPTS_MAX 3
 
 /* mono_usec - CLOCK_MONOTONIC in microseconds */
 static uint64_t mono_usec(void) {
@@ -49,10 +55,12 @@ struct dt_pipeline {
         struct dt_maildir *md;
         const struct dt_identity *id;
         struct dt_index *idx;           /* NULL: no logs configured */
+        struct dt_detect *det;          /* NULL: no detection (tests) */
         struct dt_pipeline_stats stats;
         struct pending pending[PIPELINE_BATCH_MAX];
         size_t n_pending;
         uint64_t batch_start;           /* CLOCK_MONOTONIC usec of the batch's first message */
+        struct dt_error deferred;       /* why the last message was deferred */
 };
 
 /* one message being processed */
@@ -62,6 +70,14 @@ struct job {
         char path[4096];                /* ROOT/new/NAME, for events (emit sanitises) */
         const char *outcome;            /* DT_STORE_AGGREGATE, _FAILURE, _DUPLICATE */
         int fatal;                      /* <0: the sink (store or emit) failed, not the input */
+        int64_t attempts;               /* this one included */
+        /* the aggregate report being replayed; meta stays valid until its end (worker.h) */
+        const struct dt_worker_report *meta;
+        const char *org, *rid, *domain;
+        bool dup;                       /* already stored: its records are read, not stored */
+        int64_t rowid;
+        uint64_t pass, fail, own, idx;
+        char seed[1024];
 };
 
 /* rfc3339 - t as "YYYY-MM-DDTHH:MM:SSZ", or "" when missing */
@@ -112,68 +128,90 @@ static int emit_record(struct job *j, const char *seed, const char *org, const c
         return dt_emit(j->p->em, DT_EVENT_AGGREGATE_RECORD, seed, msg, f, ELEMENTSOF(f));
 }
 
-/* on_aggregate - store one aggregate report, emitting its events */
-static int on_aggregate(void *userdata, const struct dt_parse_ctx *ctx, struct dt_aggregate *agg,
-                        struct dt_error *err) {
+/* on_aggregate_begin - an aggregate report's metadata: dedupe it, or open its stored row */
+static int on_aggregate_begin(void *userdata, const struct dt_worker_report *meta) {
         struct job *j = userdata;
         struct dt_pipeline *p = j->p;
-        const struct dt_policy *pol = dt_aggregate_policy(agg);
-        const char *org = dt_aggregate_org(agg) ? dt_aggregate_org(agg) : "";
-        const char *rid = dt_aggregate_report_id(agg), *domain = pol && pol->domain ? pol->domain : "";
-        int64_t begin = dt_aggregate_begin(agg), end = dt_aggregate_end(agg), rowid = 0;
-        uint64_t pass = 0, fail = 0, own = 0, idx = 0;
-        const struct dt_record *rec;
-        char seed[1024], rseed[1100], b1[24], b2[24], b3[24], b4[24], b5[24], b6[24], t1[32], t2[32];
-        char msg[512];
-        struct dt_store_report_key key = {
-                .org = org, .report_id = rid, .domain = domain, .begin = begin, .end = end,
-        };
+        struct dt_store_report_key key;
         int r;
 
-        r = dt_store_aggregate_begin(p->store, &key, &rowid);
+        j->meta = meta;
+        j->org = meta->org ? meta->org : "";
+        j->rid = meta->report_id;
+        j->domain = meta->has_policy && meta->policy.domain ? meta->policy.domain : "";
+        key = (struct dt_store_report_key) {
+                .org = j->org, .report_id = j->rid, .domain = j->domain, .begin = meta->begin,
+                .end = meta->end,
+        };
+        r = dt_store_aggregate_begin(p->store, &key, &j->rowid);
         if (r < 0)
                 return j->fatal = r;
-        if (r == 1) {                   /* already stored: no events, count it */
-                /* read it to the end all the same: a copy that breaks halfway is rejected, as
-                 * it would have been the first time */
-                while ((r = dt_aggregate_next(agg, &rec, err)) > 0)
-                        ;
+        if (r == 1) {
+                /* already stored: no events. Its records are still read to the end: a copy that
+                 * breaks halfway is rejected, as it would have been the first time */
+                j->dup = true;
+                return 0;
+        }
+        (void) snprintf(j->seed, sizeof j->seed, "%s\x1f%s\x1f%s\x1f%" PRId64 "\x1f%" PRId64, j->org,
+                        j->rid, j->domain, meta->begin, meta->end);
+        return 0;
+}
+
+/* on_record - store one row of the report, emitting its event when configured */
+static int on_record(void *userdata, const struct dt_record *rec) {
+        struct job *j = userdata;
+        struct dt_pipeline *p = j->p;
+        char rseed[1100];
+        bool mine, ok;
+        int r;
+
+        if (j->dup)
+                return 0;
+        mine = dt_identity_has_address(p->id, rec->source_ip);
+        ok = is_pass(rec);
+        if (ok)
+                j->pass += rec->count;
+        else
+                j->fail += rec->count;
+        if (mine)
+                j->own += rec->count;
+        r = dt_store_aggregate_record(p->store, j->rowid, j->org, j->domain, rec->source_ip, rec->count,
+                                      j->meta->begin, j->meta->end, ok, mine);
+        if (r < 0)
+                return j->fatal = r;
+        if (p->cfg->records == DT_RECORDS_ALL || (p->cfg->records == DT_RECORDS_OWN && mine)) {
+                (void) snprintf(rseed, sizeof rseed, "%s\x1f#%" PRIu64, j->seed, j->idx);
+                r = emit_record(j, rseed, j->org, j->rid, j->domain, rec, mine);
                 if (r < 0)
-                        return r;
+                        return j->fatal = r;
+        }
+        j->idx++;
+        return 0;
+}
+
+/* on_aggregate_end - the report read to its end: its totals and the aggregate-report event */
+static int on_aggregate_end(void *userdata, const struct dt_worker_report *fin) {
+        struct job *j = userdata;
+        struct dt_pipeline *p = j->p;
+        const char *org = j->org, *rid = j->rid, *domain = j->domain;
+        int64_t begin = j->meta->begin, end = j->meta->end;
+        char b1[24], b2[24], b3[24], b4[24], b5[24], t1[32], t2[32], msg[640];
+        int r;
+
+        if (j->dup) {
                 j->outcome = DT_STORE_DUPLICATE;
                 p->stats.duplicate++;
                 return 0;
         }
-        (void) snprintf(seed, sizeof seed, "%s\x1f%s\x1f%s\x1f%" PRId64 "\x1f%" PRId64, org, rid, domain,
-                        begin, end);
-        while ((r = dt_aggregate_next(agg, &rec, err)) > 0) {
-                bool mine = dt_identity_has_address(p->id, rec->source_ip);
-                bool ok = is_pass(rec);
-
-                if (ok)
-                        pass += rec->count;
-                else
-                        fail += rec->count;
-                if (mine)
-                        own += rec->count;
-                r = dt_store_aggregate_record(p->store, rowid, org, domain, rec->source_ip, rec->count,
-                                              begin, end, ok, mine);
-                if (r < 0)
-                        return j->fatal = r;
-                if (p->cfg->records == DT_RECORDS_ALL || (p->cfg->records == DT_RECORDS_OWN && mine)) {
-                        (void) snprintf(rseed, sizeof rseed, "%s\x1f#%" PRIu64, seed, idx);
-                        r = emit_record(j, rseed, org, rid, domain, rec, mine);
-                        if (r < 0)
-                                return j->fatal = r;
-                }
-                idx++;
-        }
-        if (r < 0)
-                return r;               /* the report broke halfway: input error */
-        r = dt_store_aggregate_end(p->store, rowid, dt_aggregate_record_count(agg),
-                                   dt_aggregate_message_count(agg), pass, fail, own);
+        r = dt_store_aggregate_end(p->store, j->rowid, fin->record_count, fin->message_count, j->pass,
+                                   j->fail, j->own);
         if (r < 0)
                 return j->fatal = r;
+        if (p->det) {                   /* its days are evaluated at the next detection run */
+                r = dt_detect_mark(p->det, domain, begin, end);
+                if (r < 0)
+                        return j->fatal = r;
+        }
 
         const struct dt_field f[] = {
                 { DT_F_POLICY_DOMAIN, domain },
@@ -181,53 +219,22 @@ static int on_aggregate(void *userdata, const struct dt_parse_ctx *ctx, struct d
                 { DT_F_REPORT_ID, rid },
                 { DT_F_PERIOD_BEGIN, rfc3339(begin, t1, sizeof t1) },
                 { DT_F_PERIOD_END, rfc3339(end, t2, sizeof t2) },
-                { DT_F_RECORD_COUNT, u64(dt_aggregate_record_count(agg), b1, sizeof b1) },
-                { DT_F_MESSAGE_COUNT, u64(dt_aggregate_message_count(agg), b2, sizeof b2) },
-                { DT_F_PASS_COUNT, u64(pass, b3, sizeof b3) },
-                { DT_F_FAIL_COUNT, u64(fail, b4, sizeof b4) },
-                { DT_F_OWN_HOST_COUNT, u64(own, b5, sizeof b5) },
+                { DT_F_RECORD_COUNT, u64(fin->record_count, b1, sizeof b1) },
+                { DT_F_MESSAGE_COUNT, u64(fin->message_count, b2, sizeof b2) },
+                { DT_F_PASS_COUNT, u64(j->pass, b3, sizeof b3) },
+                { DT_F_FAIL_COUNT, u64(j->fail, b4, sizeof b4) },
+                { DT_F_OWN_HOST_COUNT, u64(j->own, b5, sizeof b5) },
                 { DT_F_INPUT_PATH, j->path },
         };
-        (void) u64(dt_aggregate_n_warnings(agg), b6, sizeof b6);
         (void) snprintf(msg, sizeof msg, "aggregate-report: %.100s from %.100s (report %.100s) %.10s: "
                         "%s records, %s messages, %s pass, %s fail, %s from this host", domain, org,
                         rid, t1, b1, b2, b3, b4, b5);
-        r = dt_emit(p->em, DT_EVENT_AGGREGATE_REPORT, seed, msg, f, ELEMENTSOF(f));
+        r = dt_emit(p->em, DT_EVENT_AGGREGATE_REPORT, j->seed, msg, f, ELEMENTSOF(f));
         if (r < 0)
                 return j->fatal = r;
         j->outcome = DT_STORE_AGGREGATE;
         p->stats.aggregate++;
-        (void) ctx;
         return 0;
-}
-
-/* failure_key - SHA-256 over the feedback part(s) and the original Message-ID (for a report
- * without an ARF part, over every part's content), as hex; owned by the caller */
-static char *failure_key(const struct dt_message *m, const struct dt_failure *f) {
-        GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
-        bool arf = false;
-        size_t i;
-        char *hex;
-
-        for (i = 0; i < dt_message_n_parts(m); i++) {
-                const struct dt_part *part = dt_message_part(m, i);
-                if (part->data && strcmp(part->content_type, "message/feedback-report") == 0) {
-                        g_checksum_update(ck, part->data, (gssize) part->len);
-                        arf = true;
-                }
-        }
-        for (i = 0; !arf && i < dt_message_n_parts(m); i++) {
-                const struct dt_part *part = dt_message_part(m, i);
-                if (part->data)
-                        g_checksum_update(ck, part->data, (gssize) part->len);
-        }
-        g_checksum_update(ck, (const guchar *) "\0", 1);
-        if (f->original && f->original->message_id)
-                g_checksum_update(ck, (const guchar *) f->original->message_id,
-                                  (gssize) strlen(f->original->message_id));
-        hex = strdup(g_checksum_get_string(ck));
-        g_checksum_free(ck);
-        return hex;
 }
 
 /* join - the strings comma-joined into buf (cut at cap) */
@@ -320,21 +327,17 @@ static int trace(struct job *j, const struct dt_failure *f, const char *domain, 
         return 0;
 }
 
-/* on_failure - store one failure report and emit its event */
-static int on_failure(void *userdata, const struct dt_parse_ctx *ctx, const struct dt_failure *f,
-                      struct dt_error *err) {
+/* on_failure - store one failure report (key: its dedupe key, from the worker) and emit its
+ * event */
+static int on_failure(void *userdata, const struct dt_failure *f, const char *key) {
         struct job *j = userdata;
         struct dt_pipeline *p = j->p;
         const struct dt_headers *o = f->original;
-        _cleanup_free_ char *key = NULL;
         char rcpt[1024], arrival[32], date[32], hops[24], msg[768];
         const char *domain = f->reported_domain;
         bool own;
         int r;
 
-        key = failure_key(ctx->message, f);
-        if (!key)
-                return j->fatal = -ENOMEM;
         if (!domain && o && o->from) {
                 const char *at = strrchr(o->from, '@');
                 domain = at ? at + 1 : NULL;
@@ -348,6 +351,12 @@ static int on_failure(void *userdata, const struct dt_parse_ctx *ctx, const stru
                 j->outcome = DT_STORE_DUPLICATE;
                 p->stats.duplicate++;
                 return 0;
+        }
+        if (p->det) {
+                r = dt_detect_mark_failure(p->det, domain ? domain : "",
+                                           f->has_arrival_date ? f->arrival_date : DT_TIME_MISSING);
+                if (r < 0)
+                        return j->fatal = r;
         }
         own = dt_identity_has_address(p->id, f->source_ip);
         const struct dt_field fields[] = {
@@ -384,7 +393,6 @@ static int on_failure(void *userdata, const struct dt_parse_ctx *ctx, const stru
                 return r;
         j->outcome = DT_STORE_FAILURE;
         p->stats.failure++;
-        (void) err;
         return 0;
 }
 
@@ -486,20 +494,46 @@ static int finish_seen(struct dt_pipeline *p, enum dt_md_sub sub, const char *na
         return r == -ENOENT ? 0 : r;
 }
 
-/* run_one - parse and record one message inside its savepoint; <0 only for a failure of the run */
+/* worker_fault - the worker, not the input as such, failed: crashed, or passed its deadline */
+static bool worker_fault(const struct dt_error *e) {
+        return e->reason && (strcmp(e->reason, DT_R_WORKER_CRASH) == 0 || strcmp(e->reason, DT_R_TIMEOUT) == 0);
+}
+
+/* run_one - parse and record one message inside its savepoint; <0 only for a failure of the
+ * run, DT_PIPELINE_DEFERRED when the worker failed and the message waits for another attempt */
 static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, const char *buf,
                    size_t len, int read_error, struct dt_error *err) {
-        const struct dt_parse_sink sink = { .aggregate = on_aggregate, .failure = on_failure };
+        const struct dt_worker_sink sink = {
+                .aggregate_begin = on_aggregate_begin, .record = on_record,
+                .aggregate_end = on_aggregate_end, .failure = on_failure,
+        };
         int r;
 
         r = dt_store_savepoint(p->store);
         if (r < 0)
                 return r;
         r = read_error < 0 ? read_error :
-            dt_parse_buffer(buf, len, j->path, &p->cfg->limits, &sink, j, err);
+            dt_worker_parse(buf, len, j->path, &p->cfg->limits, NULL, &sink, j, err);
         if (j->fatal < 0) {
                 dt_store_rollback_to(p->store);
                 return j->fatal;
+        }
+        if (r < 0 && err->reason && strcmp(err->reason, DT_WORKER_R_NOT_STARTED) == 0) {
+                dt_store_rollback_to(p->store);
+                return r;               /* no worker could be started (fork, pipe): retry later */
+        }
+        if (r < 0 && worker_fault(err)) {
+                size_t n = strlen(err->message);
+
+                if (j->attempts < PIPELINE_ATTEMPTS_MAX) {
+                        /* nothing of it is kept; the message stays in new/ for a later rescan */
+                        dt_store_rollback_to(p->store);
+                        p->deferred = *err;
+                        p->stats.deferred++;
+                        return DT_PIPELINE_DEFERRED;
+                }
+                (void) snprintf(err->message + n, sizeof err->message - n, " (attempt %" PRId64 " of %d)",
+                                j->attempts, PIPELINE_ATTEMPTS_MAX);
         }
         if (r < 0) {
                 /* the input was unusable: drop whatever the report stored before it broke */
@@ -521,6 +555,27 @@ static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, con
         }
         r = dt_store_release(p->store);
         return r < 0 ? r : queue_move(p, sub, j->name, false);
+}
+
+/* count_attempt - one more attempt at name, committed on its own before the parse (the open
+ * batch is committed first), so that a crash of the whole agent counts as well */
+static int count_attempt(struct dt_pipeline *p, const char *name, int64_t *attempts) {
+        int r;
+
+        if (dt_store_in_transaction(p->store)) {
+                r = dt_pipeline_flush(p);
+                if (r < 0)
+                        return r;
+        }
+        r = dt_store_begin(p->store);
+        if (r < 0)
+                return r;
+        r = dt_store_message_attempt(p->store, name, attempts);
+        if (r >= 0)
+                r = dt_store_commit(p->store);
+        if (r < 0)
+                dt_store_rollback(p->store);
+        return r;
 }
 
 int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *name) {
@@ -549,6 +604,11 @@ int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *n
         }
         if (r < 0 && dt_maildir_error_is_transient(r))
                 return r;
+        if (r >= 0) {
+                k = count_attempt(p, name, &j.attempts);
+                if (k < 0)
+                        return k;
+        }
 
         if (!dt_store_in_transaction(p->store)) {
                 k = dt_store_begin(p->store);
@@ -562,6 +622,8 @@ int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *n
                 (void) dt_pipeline_flush(p);
                 return k;
         }
+        if (k == DT_PIPELINE_DEFERRED)
+                return k;
         if (p->n_pending >= PIPELINE_BATCH_MAX ||
             mono_usec() - p->batch_start >= PIPELINE_BATCH_USEC)
                 return dt_pipeline_flush(p);
@@ -570,7 +632,7 @@ int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *n
 
 int dt_pipeline_new(const struct dt_config *cfg, struct dt_store *store, struct dt_emitter *em,
                     struct dt_maildir *md, const struct dt_identity *id, struct dt_index *idx,
-                    struct dt_pipeline **out) {
+                    struct dt_detect *det, struct dt_pipeline **out) {
         struct dt_pipeline *p = calloc(1, sizeof *p);
 
         if (!p)
@@ -581,12 +643,17 @@ int dt_pipeline_new(const struct dt_config *cfg, struct dt_store *store, struct 
         p->md = md;
         p->id = id;
         p->idx = idx;
+        p->det = det;
         *out = p;
         return 0;
 }
 
 const struct dt_pipeline_stats *dt_pipeline_stats(const struct dt_pipeline *p) {
         return &p->stats;
+}
+
+const struct dt_error *dt_pipeline_deferred_error(const struct dt_pipeline *p) {
+        return &p->deferred;
 }
 
 void dt_pipeline_set_config(struct dt_pipeline *p, const struct dt_config *cfg) {

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent/detect.h"
 #include "agent/emit.h"
 #include "agent/identity.h"
 #include "agent/maildir.h"
@@ -26,29 +27,41 @@ struct dt_pipeline_stats {
         uint64_t rejected;      /* messages that could not be used */
         uint64_t skipped;       /* processed by an earlier run (keep mode, or a rename cut short) */
         uint64_t vanished;      /* gone between listing and opening (another MUA): benign */
+        uint64_t deferred;      /* parse worker crashed or hung: left in new/ for a retry */
 };
+
+/* dt_pipeline_process's result for a message whose parse worker crashed or passed its deadline
+ * before its last attempt: nothing was recorded, the file stays in new/, and the caller moves
+ * on (the next rescan tries it again; the third failure rejects it) */
+#define DT_PIPELINE_DEFERRED 1
 
 struct dt_pipeline;
 
 /* dt_pipeline_new - tie the parts together; all are borrowed and must outlive the pipeline.
- * idx may be NULL (no logs configured): failure reports are then not traced. */
+ * idx may be NULL (no logs configured): failure reports are then not traced. det may be NULL:
+ * stored reports are then not marked for detection. */
 int dt_pipeline_new(const struct dt_config *cfg, struct dt_store *store, struct dt_emitter *em,
                     struct dt_maildir *md, const struct dt_identity *id, struct dt_index *idx,
-                    struct dt_pipeline **out);
+                    struct dt_detect *det, struct dt_pipeline **out);
 
 /* dt_attribution_message - the one-line MESSAGE of an attribution event, into buf */
 void dt_attribution_message(const struct dt_attribution *a, const char *domain, char *buf, size_t cap);
 
 /* dt_pipeline_process - one message, new/NAME or cur/NAME. Returns 0 when the message is done
  * (stored, rejected, skipped or gone; committed and moved with its batch, see
- * dt_pipeline_flush), or <0 when the run itself cannot go on right now (the journal or JSON
- * output is unavailable, the store failed, the host is out of fds): this message was not
- * recorded (the batch before it was committed) and the caller retries later. */
+ * dt_pipeline_flush), DT_PIPELINE_DEFERRED when its parse worker failed (see above; why in
+ * dt_pipeline_deferred_error), or <0 when the run itself cannot go on right now (the journal
+ * or JSON output is unavailable, the store failed, the host is out of fds or processes): this
+ * message was not recorded (the batch before it was committed) and the caller retries later.
+ * Each call that reads the message counts an attempt in the store, committed at once. */
 int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *name);
 
 /* dt_pipeline_flush - commit the open batch and move its files; call it before waiting for new
  * mail and before stopping. <0 when the commit failed (the batch's files stay in new/). */
 int dt_pipeline_flush(struct dt_pipeline *p);
+
+/* dt_pipeline_deferred_error - why the last DT_PIPELINE_DEFERRED message was deferred, borrowed */
+const struct dt_error *dt_pipeline_deferred_error(const struct dt_pipeline *p);
 
 /* dt_pipeline_stats - counts so far, borrowed */
 const struct dt_pipeline_stats *dt_pipeline_stats(const struct dt_pipeline *p);

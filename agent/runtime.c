@@ -1,7 +1,7 @@
 /* runtime.c - open and close what a scan or the agent works with
  *
  * Order: config -> identity -> Maildir -> state directory and store -> emitter -> log index and
- * log sources -> pipeline.
+ * log sources -> detection -> pipeline.
  * The state directory is created (0700) when missing, as systemd's StateDirectory= would. */
 #include <errno.h>
 #include <inttypes.h>
@@ -62,8 +62,12 @@ int dt_runtime_open(const char *path, bool oneshot, struct dt_runtime **out, str
         r = dt_logs_open(rt->cfg, rt->store, rt->idx, oneshot, &rt->logs);
         if (r < 0)
                 return dt_error_set(err, r, DT_R_NOMEM, -1, "out of memory");
+        r = dt_detect_new(rt->cfg, rt->store, rt->em, dt_logs_count(rt->logs) > 0 ? rt->idx : NULL, rt->id,
+                          &rt->det);
+        if (r < 0)
+                return dt_error_set(err, r, DT_R_NOMEM, -1, "cannot set up detection: %s", strerror(-r));
         r = dt_pipeline_new(rt->cfg, rt->store, rt->em, rt->md, rt->id,
-                            dt_logs_count(rt->logs) > 0 ? rt->idx : NULL, &rt->pipe);
+                            dt_logs_count(rt->logs) > 0 ? rt->idx : NULL, rt->det, &rt->pipe);
         if (r < 0)
                 return dt_error_set(err, r, DT_R_NOMEM, -1, "out of memory");
         *out = TAKE_PTR(rt);
@@ -111,6 +115,7 @@ struct dt_runtime *dt_runtime_free(struct dt_runtime *rt) {
         if (!rt)
                 return NULL;
         dt_pipeline_free(rt->pipe);
+        dt_detect_free(rt->det);
         dt_logs_free(rt->logs);
         dt_index_free(rt->idx);
         dt_emitter_free(rt->em);

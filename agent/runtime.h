@@ -6,6 +6,7 @@
 #ifndef DT_RUNTIME_H
 #define DT_RUNTIME_H
 
+#include "agent/detect.h"
 #include "agent/emit.h"
 #include "agent/identity.h"
 #include "agent/logs.h"
@@ -22,6 +23,7 @@ struct dt_runtime {
         struct dt_identity *id;
         struct dt_index *idx;           /* the log index, in the store's database */
         struct dt_logs *logs;           /* the configured log sources (maybe none) */
+        struct dt_detect *det;          /* volume and failure-surge detection */
         struct dt_pipeline *pipe;
 };
 

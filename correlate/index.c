@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "correlate/index.h"
 
@@ -356,4 +357,156 @@ sqlite3 *dt_index_db(const struct dt_index *idx) {
 
 int dt_index_php_window(const struct dt_index *idx) {
         return idx->php_window;
+}
+
+/* addr_in_domain - whether the address in s ("a@b", "Name <a@b>", the first of a list) has
+ * domain as its domain or a parent of it (case-insensitive; a trailing dot ignored) */
+static bool addr_in_domain(const char *s, const char *domain, size_t dlen) {
+        const char *a, *end, *at = NULL;
+        size_t len;
+
+        if (!s)
+                return false;
+        a = strchr(s, '<');
+        a = a ? a + 1 : s;
+        for (end = a; *end && *end != '>' && *end != ',' && *end != ' ' && *end != '\t'; end++)
+                if (*end == '@')
+                        at = end;
+        if (!at)
+                return false;
+        at++;
+        len = (size_t) (end - at);
+        if (len > 0 && at[len - 1] == '.')
+                len--;
+        if (len < dlen)
+                return false;
+        if (strncasecmp(at + len - dlen, domain, dlen) != 0)
+                return false;
+        return len == dlen || at[len - dlen - 1] == '.';
+}
+
+/* dt_index_sent_count - messages sent from here with a sender in domain */
+int dt_index_sent_count(struct dt_index *idx, const char *domain, int64_t from, int64_t to,
+                        uint64_t *n) {
+        sqlite3_stmt *s = NULL, *p = NULL;
+        uint64_t count = 0;
+        size_t dlen;
+        int r;
+
+        if (!idx || !domain || !n)
+                return -EINVAL;
+        dlen = strlen(domain);
+        if (dlen > 0 && domain[dlen - 1] == '.')
+                dlen--;
+        if (dlen == 0) {
+                *n = 0;
+                return 0;
+        }
+        /* the same notion of "a local sender" as the window attribution (attribute.c) */
+        r = sqlite3_prepare_v2(idx->db,
+                "SELECT m.id, m.env_from, m.first_seen FROM log_msg m"
+                " WHERE m.first_seen >= ?1 AND m.first_seen < ?2 AND m.prev_queue_id IS NULL"
+                " AND (m.uid IS NOT NULL OR m.sasl_username IS NOT NULL"
+                "  OR (m.user IS NOT NULL AND m.protocol LIKE 'local%')"
+                "  OR (m.client_ip IS NOT NULL AND EXISTS(SELECT 1 FROM log_rcpt r WHERE r.msg = m.id"
+                "   AND r.relay IS NOT NULL AND r.relay NOT IN ('local', 'virtual', 'dovecot', 'none')"
+                "   AND r.relay NOT LIKE '127.%' AND r.relay NOT LIKE 'localhost%'"
+                "   AND r.relay NOT LIKE '%[127.%')))", -1, &s, NULL);
+        if (r != SQLITE_OK)
+                return -EIO;
+        r = sqlite3_prepare_v2(idx->db,
+                "SELECT from_hdr FROM log_php WHERE time BETWEEN ?1 - ?2 AND ?1 + ?2"
+                " AND from_hdr IS NOT NULL AND rcpt IN (SELECT rcpt FROM log_rcpt WHERE msg = ?3)",
+                -1, &p, NULL);
+        if (r != SQLITE_OK) {
+                sqlite3_finalize(s);
+                return -EIO;
+        }
+        sqlite3_bind_int64(s, 1, from);
+        sqlite3_bind_int64(s, 2, to);
+        while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+                bool match = addr_in_domain((const char *) sqlite3_column_text(s, 1), domain, dlen);
+
+                if (!match) {
+                        /* a web application's mail: the envelope is the web user's, the
+                         * From header the one it chose */
+                        sqlite3_bind_int64(p, 1, sqlite3_column_int64(s, 2));
+                        sqlite3_bind_int(p, 2, idx->php_window);
+                        sqlite3_bind_int64(p, 3, sqlite3_column_int64(s, 0));
+                        while (!match && sqlite3_step(p) == SQLITE_ROW)
+                                match = addr_in_domain((const char *) sqlite3_column_text(p, 0),
+                                                       domain, dlen);
+                        sqlite3_reset(p);
+                }
+                if (match)
+                        count++;
+        }
+        sqlite3_finalize(s);
+        sqlite3_finalize(p);
+        if (r != SQLITE_DONE)
+                return -EIO;
+        *n = count;
+        return 0;
+}
+
+/* dt_index_sender_detail - the MTA and the script line of a window's sender */
+int dt_index_sender_detail(struct dt_index *idx, int64_t from, int64_t to, int64_t uid,
+                           const char *sasl_username, const char *client_ip, const char *script,
+                           char *mta, size_t cap, int64_t *script_line) {
+        sqlite3_stmt *s = NULL;
+        int r;
+
+        if (!idx || !mta || cap == 0 || !script_line)
+                return -EINVAL;
+        mta[0] = '\0';
+        *script_line = -1;
+        if (uid >= 0 || sasl_username || client_ip) {
+                r = sqlite3_prepare_v2(idx->db,
+                        "SELECT mta, count(*) AS c FROM log_msg"
+                        " WHERE first_seen >= ?1 AND first_seen < ?2 AND prev_queue_id IS NULL"
+                        " AND (uid = ?3 OR sasl_username = ?4 OR (?4 IS NULL AND ?3 IS NULL"
+                        "  AND client_ip = ?5))"
+                        " GROUP BY mta ORDER BY c DESC, mta LIMIT 1", -1, &s, NULL);
+                if (r != SQLITE_OK)
+                        return -EIO;
+                sqlite3_bind_int64(s, 1, from);
+                sqlite3_bind_int64(s, 2, to);
+                if (uid >= 0)
+                        sqlite3_bind_int64(s, 3, uid);
+                else if (sasl_username)
+                        sqlite3_bind_text(s, 4, sasl_username, -1, SQLITE_STATIC);
+                else
+                        sqlite3_bind_text(s, 5, client_ip, -1, SQLITE_STATIC);
+                r = sqlite3_step(s);
+                if (r == SQLITE_ROW && sqlite3_column_text(s, 0)) {
+                        const char *m = (const char *) sqlite3_column_text(s, 0);
+                        size_t len = strlen(m);
+
+                        if (len >= cap)
+                                len = cap - 1;
+                        memcpy(mta, m, len);
+                        mta[len] = '\0';
+                }
+                sqlite3_finalize(s);
+                if (r != SQLITE_ROW && r != SQLITE_DONE)
+                        return -EIO;
+        }
+        if (script) {
+                r = sqlite3_prepare_v2(idx->db,
+                        "SELECT line, count(*) AS c FROM log_php"
+                        " WHERE script = ?1 AND time >= ?2 AND time < ?3 AND line IS NOT NULL"
+                        " GROUP BY line ORDER BY c DESC, line LIMIT 1", -1, &s, NULL);
+                if (r != SQLITE_OK)
+                        return -EIO;
+                sqlite3_bind_text(s, 1, script, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(s, 2, from);
+                sqlite3_bind_int64(s, 3, to);
+                r = sqlite3_step(s);
+                if (r == SQLITE_ROW)
+                        *script_line = sqlite3_column_int64(s, 0);
+                sqlite3_finalize(s);
+                if (r != SQLITE_ROW && r != SQLITE_DONE)
+                        return -EIO;
+        }
+        return 0;
 }

@@ -14,6 +14,7 @@
 #define DT_INDEX_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "correlate/logline.h"
@@ -42,6 +43,24 @@ int dt_index_prune(struct dt_index *idx, int64_t before, uint64_t *n_deleted, st
 /* convenience transactions for callers (tests, one-shot loads) */
 int dt_index_begin(struct dt_index *idx);
 int dt_index_commit(struct dt_index *idx);
+
+/* dt_index_sent_count - how many messages this host's MTA log says it sent in [from, to) with a
+ * sender in domain (case-insensitive; subdomains count): the envelope sender, or the From header
+ * the PHP mail() call that made the message gave (matched by time within the php window and
+ * recipient). Sent means submitted here (a local uid, a SASL login) or relayed out for another
+ * host; inbound mail, bounces to here and content-filter re-queues are not counted. 0 and *n,
+ * or -EINVAL / -EIO. */
+int dt_index_sent_count(struct dt_index *idx, const char *domain, int64_t from, int64_t to,
+                        uint64_t *n);
+
+/* dt_index_sender_detail - for a window attribution: the MTA instance ("postfix", "exim", ...)
+ * that logged most of the sender's messages first seen in [from, to) (the sender is uid when
+ * >= 0, else sasl_username, else client_ip), into mta ("" when none; cut to cap), and the PHP
+ * script line most of script's mail() calls in the window came from (-1 when none or script is
+ * NULL). 0, or -EINVAL / -EIO. */
+int dt_index_sender_detail(struct dt_index *idx, int64_t from, int64_t to, int64_t uid,
+                           const char *sasl_username, const char *client_ip, const char *script,
+                           char *mta, size_t cap, int64_t *script_line);
 
 sqlite3 *dt_index_db(const struct dt_index *idx);       /* borrowed */
 int dt_index_php_window(const struct dt_index *idx);

@@ -40,6 +40,8 @@
 #define DT_R_FIELD_LIMIT        "FIELD_LIMIT"
 #define DT_R_FAILURE_MALFORMED  "FAILURE_REPORT_MALFORMED"
 #define DT_R_NOMEM              "NO_MEMORY"
+#define DT_R_WORKER_CRASH       "WORKER_CRASH"  /* the parse worker died (signal in the message) */
+#define DT_R_TIMEOUT            "TIMEOUT"       /* the parse worker passed its deadline */
 
 struct dt_error {
         int code;               /* negative errno-style code, 0 when unset */

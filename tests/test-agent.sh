@@ -37,6 +37,8 @@ if wait_for "$T/ev" '.DMARCTRACE_EVENT=="aggregate-report" and .DMARCTRACE_REPOR
 else
         fail "live delivery processed" "$(tail -3 "$T/ev")"
 fi
+# the rename follows the batch's commit, a moment after the events
+i=0; while [ ! -e "$M/cur/1.live:2,S" ] && [ $i -lt $((30 * slow)) ]; do sleep 0.1; i=$((i + 1)); done
 is "live delivery moved to cur/" "$(ls "$M/cur" | grep -c '^1.live:2,S$')" "1"
 
 # a file sitting in tmp/ is never touched

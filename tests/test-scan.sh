@@ -116,4 +116,42 @@ if why=$(ensure_journald); then
 else
         skip "journal: events read back with journalctl" "$why"
 fi
+
+# a message that crashes the parse worker (the test-only DT_WORKER_TEST hook, for names with
+# "poison" in them): it costs that message alone, which stays in new/ for the next two scans
+# and is rejected with WORKER_CRASH at the third; the other messages go through at the first
+W="$T/Worker"; make_maildir "$W"
+deliver "$W" "$C/aggregate/tierpod_test.xml" "1.poison"
+deliver "$W" "$C/aggregate/cry-inc_google.xml" "2.fine"
+deliver "$W" "$C/failure/mail-auth_arf-003.eml" "3.fine"
+write_config "$T/worker.conf" "$W" "$T/wstate" json
+wscan() {
+        env DT_WORKER_TEST=crash DT_WORKER_TEST_MATCH=poison ${DT_WRAP:-} "$DT_BIN" scan -c "$T/worker.conf" \
+                >"$T/w$1" 2>"$T/werr$1"
+}
+wscan 1; rc=$?
+is "worker crash: the scan exits 0" "$rc" "0"
+is "worker crash: the other messages are stored at once" \
+        "$(events "$T/w1" aggregate-report | wc -l) $(events "$T/w1" failure-report | wc -l)" "1 1"
+is "worker crash: only the crashing message is left in new/" "$(ls "$W/new")" "1.poison"
+is "worker crash: no event for it yet" "$(events "$T/w1" input-rejected | wc -l)" "0"
+case "$(cat "$T/werr1")" in
+*"'1.poison': worker killed by SIGABRT (WORKER_CRASH); left in new/"*"1 deferred"*) ok "worker crash: stderr says it was deferred" ;;
+*) fail "worker crash: stderr says it was deferred" "$(cat "$T/werr1")" ;;
+esac
+wscan 2; rc=$?
+is "worker crash: second scan leaves it in new/" "$rc $(ls "$W/new") $(events "$T/w2" input-rejected | wc -l)" "0 1.poison 0"
+wscan 3; rc=$?
+is "worker crash: third scan exits 0" "$rc" "0"
+is "worker crash: third scan rejects it" \
+        "$(events "$T/w3" input-rejected | jq -r '[.DMARCTRACE_REASON, .DMARCTRACE_ERROR_MESSAGE] | join("|")')" \
+        "WORKER_CRASH|worker killed by SIGABRT (attempt 3 of 3)"
+is "worker crash: it is in .Rejected" "$(ls "$W/.Rejected/cur")" "1.poison:2,S"
+is "worker crash: new/ is empty" "$(ls "$W/new" | wc -l)" "0"
+is "worker crash: the store says why, after 3 attempts" \
+        "$(sqlite3 "$T/wstate/state.db" "SELECT outcome, reason, attempts FROM messages WHERE name = '1.poison';" 2>&1)" \
+        "rejected|WORKER_CRASH|3"
+is "worker crash: the others were attempted once" \
+        "$(sqlite3 "$T/wstate/state.db" "SELECT group_concat(attempts) FROM messages WHERE name LIKE '%.fine';" 2>&1)" \
+        "1,1"
 tap_done

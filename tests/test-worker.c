@@ -1,0 +1,575 @@
+/* test-worker.c - the parse worker: results replayed exactly as the in-process parse gives
+ * them (corpus aggregate and failure reports, and errors), a 200,000-record report streamed
+ * with flat parent memory, a sink that stops, and the worker crashing, hanging, running out of
+ * memory and writing garbage (WORKER_CRASH / TIMEOUT), never leaving a zombie */
+#include <check.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "agent/parse.h"
+#include "agent/worker.h"
+#include "tests/testutil.h"
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
+#if UNDER_ASAN
+size_t __sanitizer_get_current_allocated_bytes(void);  /* the ASan runtime's; no header here */
+#endif
+
+/* heap_in_use - bytes the allocator has handed out and not had back */
+static uint64_t heap_in_use(void) {
+#if UNDER_ASAN
+        return __sanitizer_get_current_allocated_bytes();
+#else
+        struct mallinfo2 mi = mallinfo2();
+        return mi.uordblks + mi.hblkhd;
+#endif
+}
+
+static double now_sec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* assert_no_child - nothing left to reap: no zombie, no running worker */
+static void assert_no_child(void) {
+        int st;
+
+        errno = 0;
+        ck_assert_int_eq(waitpid(-1, &st, WNOHANG), -1);
+        ck_assert_int_eq(errno, ECHILD);
+}
+
+/* ---- canonical text of what a parse gives, to compare both ways field by field ---- */
+
+struct dump {
+        char *buf;
+        size_t len;
+        FILE *f;
+};
+
+static void dump_open(struct dump *d) {
+        d->buf = NULL;
+        d->len = 0;
+        d->f = open_memstream(&d->buf, &d->len);
+        ck_assert_ptr_nonnull(d->f);
+}
+
+static char *dump_close(struct dump *d) {
+        fclose(d->f);
+        return d->buf;
+}
+
+#define S(x) ((x) ? (x) : "(null)")
+
+static void dump_policy(FILE *f, bool has, const struct dt_policy *p) {
+        if (!has) {
+                fprintf(f, "policy none\n");
+                return;
+        }
+        fprintf(f, "policy %s|%s|%s|%s|%s|%s|%d|%s|%s|%s\n", S(p->domain), S(p->adkim), S(p->aspf),
+                S(p->p), S(p->sp), S(p->np), p->pct, S(p->fo), S(p->testing), S(p->discovery_method));
+}
+
+/* dump_agg - the in-process metadata via the getters */
+static void dump_agg(FILE *f, const char *tag, const struct dt_parse_ctx *ctx, const struct dt_aggregate *a) {
+        size_t i;
+
+        fprintf(f, "%s %s|%s|%s|%s|%s|%s|%" PRId64 "|%" PRId64 "\n", tag, S(dt_aggregate_org(a)),
+                S(dt_aggregate_email(a)), S(dt_aggregate_extra_contact(a)), S(dt_aggregate_report_id(a)),
+                S(dt_aggregate_version(a)), S(dt_aggregate_generator(a)), dt_aggregate_begin(a),
+                dt_aggregate_end(a));
+        dump_policy(f, dt_aggregate_policy(a) != NULL, dt_aggregate_policy(a));
+        fprintf(f, "counts %" PRIu64 " %" PRIu64 "\n", dt_aggregate_record_count(a), dt_aggregate_message_count(a));
+        for (i = 0; i < dt_aggregate_n_extensions(a); i++)
+                fprintf(f, "ext %s\n", dt_aggregate_extension(a, i));
+        for (i = 0; i < dt_aggregate_n_warnings(a); i++)
+                fprintf(f, "warn %s @%" PRId64 "\n", dt_aggregate_warning(a, i)->reason,
+                        dt_aggregate_warning(a, i)->offset);
+        fprintf(f, "input %s %s\n", S(dt_input_describe(ctx->input)), S(dt_input_entry_name(ctx->input)));
+}
+
+/* dump_meta - the same from the worker's replay */
+static void dump_meta(FILE *f, const char *tag, const struct dt_worker_report *m) {
+        size_t i;
+
+        fprintf(f, "%s %s|%s|%s|%s|%s|%s|%" PRId64 "|%" PRId64 "\n", tag, S(m->org), S(m->email),
+                S(m->extra_contact), S(m->report_id), S(m->version), S(m->generator), m->begin, m->end);
+        dump_policy(f, m->has_policy, &m->policy);
+        fprintf(f, "counts %" PRIu64 " %" PRIu64 "\n", m->record_count, m->message_count);
+        for (i = 0; i < m->n_extensions; i++)
+                fprintf(f, "ext %s\n", m->extensions[i]);
+        for (i = 0; i < m->n_warnings; i++)
+                fprintf(f, "warn %s @%" PRId64 "\n", m->warnings[i].reason, m->warnings[i].offset);
+        fprintf(f, "input %s %s\n", S(m->input_format), S(m->entry_name));
+}
+
+static void dump_record(FILE *f, const struct dt_record *r) {
+        size_t i;
+
+        fprintf(f, "rec %s %" PRIu64 " %s %s %s from=%s env=%s to=%s\n", S(r->source_ip), r->count,
+                S(r->disposition), S(r->dkim), S(r->spf), S(r->header_from), S(r->envelope_from),
+                S(r->envelope_to));
+        for (i = 0; i < r->n_reasons; i++)
+                fprintf(f, " reason %s %s\n", S(r->reasons[i].type), S(r->reasons[i].comment));
+        for (i = 0; i < r->n_auth_dkim; i++)
+                fprintf(f, " dkim %s %s %s %s\n", S(r->auth_dkim[i].domain), S(r->auth_dkim[i].selector),
+                        S(r->auth_dkim[i].result), S(r->auth_dkim[i].human_result));
+        for (i = 0; i < r->n_auth_spf; i++)
+                fprintf(f, " spf %s %s %s %s\n", S(r->auth_spf[i].domain), S(r->auth_spf[i].scope),
+                        S(r->auth_spf[i].result), S(r->auth_spf[i].human_result));
+}
+
+static void dump_headers(FILE *f, const struct dt_headers *h) {
+        size_t i;
+
+        if (!h) {
+                fprintf(f, "original none\n");
+                return;
+        }
+        fprintf(f, "hdr %s|%s|%s|%s|%s|%s|%s|%zu|%s|%" PRId64 "|%d\n", S(h->message_id), S(h->from),
+                S(h->to), S(h->cc), S(h->reply_to), S(h->return_path), S(h->subject), h->subject_bytes,
+                S(h->date_text), h->date, h->has_date);
+        fprintf(f, "hdr2 %s|%s|%s|%s|%s\n", S(h->x_mailer), S(h->user_agent), S(h->dkim_domain),
+                S(h->dkim_selector), S(h->authentication_results));
+        fprintf(f, "php %s|%" PRId64 "|%s|%s|%s|%s|%s\n", S(h->x_php_originating_script), h->php_uid,
+                S(h->php_script), S(h->x_php_script), S(h->php_script_host), S(h->php_script_path),
+                S(h->php_script_ip));
+        fprintf(f, "src %s|%s|%s\n", S(h->x_source), S(h->x_source_args), S(h->x_source_dir));
+        fprintf(f, "aa %s|%s|%s|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%d\n",
+                S(h->antiabuse.primary_hostname), S(h->antiabuse.original_domain),
+                S(h->antiabuse.sender_address_domain), h->antiabuse.originator_uid,
+                h->antiabuse.originator_gid, h->antiabuse.caller_uid, h->antiabuse.caller_gid,
+                h->antiabuse.present);
+        fprintf(f, "via %s|%s|%s|%s|%s|%s|%s\n", S(h->sender_via), S(h->sender_via_host),
+                S(h->sender_via_user), S(h->authenticated_sender), S(h->auth_warning),
+                S(h->auth_warning_host), S(h->auth_warning_user));
+        for (i = 0; i < h->n_received; i++) {
+                const struct dt_received *r = &h->received[i];
+                fprintf(f, "hop %s|%s|%s|%s|%s|%s|%s|%" PRId64 "|%d\n", S(r->from_helo), S(r->from_host),
+                        S(r->from_ip), S(r->by_host), S(r->with), S(r->id), S(r->for_addr), r->date,
+                        r->has_date);
+        }
+        fprintf(f, "local %d %" PRId64 " %s %s %s %zu dropped %zu fields %zu end %zu flags %u\n",
+                h->local.mta, h->local.uid, S(h->local.user), S(h->local.queue_id), S(h->local.host),
+                h->local.hop, h->received_dropped, h->n_fields, h->end, h->flags);
+}
+
+static void dump_failure(FILE *f, const struct dt_failure *x, const char *key) {
+        size_t i;
+
+        fprintf(f, "failure %d %s|%s|%s|%s|%s|%s|%s|%" PRId64 "|%d|%s|%s|%" PRId64 "\n", x->dmarc,
+                S(x->feedback_type), S(x->user_agent), S(x->version), S(x->auth_failure),
+                S(x->original_envelope_id), S(x->original_mail_from), S(x->arrival_date_text),
+                x->arrival_date, x->has_arrival_date, S(x->reporting_mta), S(x->source_ip), x->incidents);
+        fprintf(f, "more %s|%s|%s|%s|%s|%s|%s|%s|%s\n", S(x->reported_domain), S(x->reported_uri),
+                S(x->authentication_results), S(x->delivery_result), S(x->identity_alignment),
+                S(x->spf_dns), S(x->dkim_domain), S(x->dkim_identity), S(x->dkim_selector));
+        for (i = 0; i < x->n_original_rcpt_to; i++)
+                fprintf(f, "rcpt %s\n", x->original_rcpt_to[i]);
+        for (i = 0; i < x->n_feedback; i++)
+                fprintf(f, "fb %s: %s\n", x->feedback[i].name, x->feedback[i].value);
+        fprintf(f, "origin %d flags %u key %s\n", x->origin, x->flags, key);
+        dump_headers(f, x->original);
+}
+
+/* ---- the two ways of parsing ---- */
+
+static int inproc_aggregate(void *u, const struct dt_parse_ctx *ctx, struct dt_aggregate *agg,
+                            struct dt_error *err) {
+        FILE *f = u;
+        const struct dt_record *rec;
+        int r;
+
+        dump_agg(f, "begin", ctx, agg);
+        while ((r = dt_aggregate_next(agg, &rec, err)) > 0)
+                dump_record(f, rec);
+        if (r < 0)
+                return r;
+        dump_agg(f, "end", ctx, agg);
+        return 0;
+}
+
+static int inproc_failure(void *u, const struct dt_parse_ctx *ctx, const struct dt_failure *x,
+                          struct dt_error *err) {
+        _cleanup_free_ char *key = dt_worker_failure_key(ctx->message, x);
+
+        (void) err;
+        dump_failure(u, x, key);
+        return 0;
+}
+
+static int w_begin(void *u, const struct dt_worker_report *m) {
+        dump_meta(u, "begin", m);
+        return 0;
+}
+
+static int w_record(void *u, const struct dt_record *r) {
+        dump_record(u, r);
+        return 0;
+}
+
+static int w_end(void *u, const struct dt_worker_report *m) {
+        dump_meta(u, "end", m);
+        return 0;
+}
+
+static int w_failure(void *u, const struct dt_failure *x, const char *key) {
+        dump_failure(u, x, key);
+        return 0;
+}
+
+static const struct dt_worker_sink dump_sink = {
+        .aggregate_begin = w_begin, .record = w_record, .aggregate_end = w_end, .failure = w_failure,
+};
+
+/* both_ways - parse rel in-process and in a worker; assert the same text, result and error */
+static void both_ways(const char *rel, int want_r) {
+        const struct dt_parse_sink sink = { .aggregate = inproc_aggregate, .failure = inproc_failure };
+        struct dt_error e1, e2;
+        struct dump d1, d2;
+        size_t len;
+        _cleanup_free_ char *buf = dt_test_load(rel, &len);
+        _cleanup_free_ char *t1 = NULL, *t2 = NULL;
+        int r1, r2;
+
+        dt_error_clear(&e1);
+        dt_error_clear(&e2);
+        dump_open(&d1);
+        r1 = dt_parse_buffer(buf, len, rel, &dt_limits_default, &sink, d1.f, &e1);
+        t1 = dump_close(&d1);
+        dump_open(&d2);
+        r2 = dt_worker_parse(buf, len, rel, &dt_limits_default, NULL, &dump_sink, d2.f, &e2);
+        t2 = dump_close(&d2);
+        assert_no_child();
+
+        ck_assert_msg(r1 == want_r, "%s: in-process %d (%s), want %d", rel, r1, e1.message, want_r);
+        ck_assert_msg(r2 == r1, "%s: worker %d (%s: %s), in-process %d", rel, r2, S(e2.reason),
+                      e2.message, r1);
+        ck_assert_msg(strcmp(t1, t2) == 0, "%s: replay differs:\n--- in-process\n%s\n--- worker\n%s", rel, t1, t2);
+        ck_assert_int_eq(e2.code, e1.code);
+        ck_assert_str_eq(S(e2.reason), S(e1.reason));
+        ck_assert_str_eq(e2.message, e1.message);
+        ck_assert_int_eq(e2.offset, e1.offset);
+        ck_assert_int_eq(e2.line, e1.line);
+        if (want_r == 0)
+                ck_assert_msg(strlen(t1) > 100, "%s: too little parsed: %s", rel, t1);
+}
+
+static const struct {
+        const char *file;
+        int r;
+} corpus[] = {
+        { "corpus/aggregate/tierpod_test.xml.zip", 0 },
+        { "corpus/aggregate/tierpod_test.xml.gz", 0 },
+        { "corpus/aggregate/parsedmarc_rfc9990-sample.xml", 0 },
+        { "corpus/aggregate/mail-auth_dmarc-feedback-100.eml", 0 },
+        { "corpus/aggregate/parsedmarc_twilight.eml", 0 },
+        { "corpus/aggregate/cry-inc_google.xml", 0 },
+        { "corpus/aggregate/DmarcAnalyzerApp_sample-zoho-aggregate.xml", 0 },
+        { "corpus/aggregate/parsedmarc_!large-example.com!1711897200!1711983600.xml", 0 },
+        { "corpus/failure/mail-auth_arf-003.eml", 0 },
+        { "corpus/failure/mail-auth_arf-005.eml", 0 },
+        { "corpus/failure/parsedmarc_dmarc_ruf_report_linkedin.eml", 0 },
+        { "corpus/failure/parsedmarc_dmarc_ruf_report_linkedin.crlf.eml", 0 },
+        { "corpus/failure/parsedmarc_exim_plain_text_only_no_arf_part.eml", 0 },
+        { "corpus/failure/parsedmarc_Netease_DMARC_Failure_Report_Rent_Reminder.eml", 0 },
+        { "corpus/malformed/parsedmarc_invalid_xml.xml", -EBADMSG },
+        { "corpus/malformed/parsedmarc_empty.xml", -ENODATA },
+        { "corpus/malformed/tierpod_test.xml.gz.gz", 0 },
+        { "corpus/malformed/parsedmarc_invalid_utf_8.xml", -EBADMSG },
+};
+
+START_TEST(replays_corpus)
+{
+        both_ways(corpus[_i].file, corpus[_i].r);
+}
+END_TEST
+
+/* the tierpod report, spelled out: the worker's own values, not only "same as in-process" */
+static int tp_records;
+static char tp_first_ip[64];
+
+static int tp_begin(void *u, const struct dt_worker_report *m) {
+        (void) u;
+        ck_assert_str_eq(m->org, "Test Inc.");
+        ck_assert_str_eq(m->report_id, "1.id.0");
+        ck_assert(m->has_policy);
+        ck_assert_str_eq(m->policy.domain, "test.net");
+        ck_assert_str_eq(m->input_format, "zip");
+        return 0;
+}
+
+static int tp_record(void *u, const struct dt_record *r) {
+        (void) u;
+        if (tp_records++ == 0)
+                (void) snprintf(tp_first_ip, sizeof tp_first_ip, "%s", r->source_ip);
+        return 0;
+}
+
+static int tp_end(void *u, const struct dt_worker_report *m) {
+        (void) u;
+        ck_assert_int_eq(m->record_count, 2);
+        ck_assert_int_eq(m->message_count, 7);
+        return 0;
+}
+
+START_TEST(tierpod_values)
+{
+        const struct dt_worker_sink sink = { .aggregate_begin = tp_begin, .record = tp_record,
+                                             .aggregate_end = tp_end };
+        struct dt_error err;
+        size_t len;
+        _cleanup_free_ char *buf = dt_test_load("corpus/aggregate/tierpod_test.xml.zip", &len);
+
+        dt_error_clear(&err);
+        tp_records = 0;
+        ck_assert_int_eq(dt_worker_parse(buf, len, "t", &dt_limits_default, NULL, &sink, NULL, &err), 0);
+        ck_assert_int_eq(tp_records, 2);
+        ck_assert_str_eq(tp_first_ip, "192.168.1.1");
+        assert_no_child();
+}
+END_TEST
+
+/* ---- a large report streams ---- */
+
+/* big_report - an aggregate report of n records, bare XML */
+static char *big_report(size_t n, size_t *len) {
+        struct dump d;
+        size_t i;
+
+        dump_open(&d);
+        fprintf(d.f, "<?xml version=\"1.0\"?>\n<feedback><report_metadata><org_name>big.example</org_name>"
+                "<email>r@big.example</email><report_id>big-1</report_id><date_range><begin>1700000000"
+                "</begin><end>1700086399</end></date_range></report_metadata><policy_published>"
+                "<domain>example.com</domain><p>none</p></policy_published>\n");
+        for (i = 0; i < n; i++)
+                fprintf(d.f, "<record><row><source_ip>10.%zu.%zu.%zu</source_ip><count>%zu</count>"
+                        "<policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>fail</spf>"
+                        "</policy_evaluated></row><identifiers><header_from>example.com</header_from>"
+                        "</identifiers><auth_results><dkim><domain>example.com</domain><result>pass"
+                        "</result></dkim></auth_results></record>\n", (i >> 16) & 255, (i >> 8) & 255,
+                        i & 255, i % 7 + 1);
+        fprintf(d.f, "</feedback>\n");
+        fclose(d.f);
+        *len = d.len;
+        return d.buf;
+}
+
+struct big {
+        uint64_t n, sum;
+        uint64_t heap_early, heap_max;
+        int stop_at;            /* >0: return -ENOSPC at this record */
+};
+
+static int big_record(void *u, const struct dt_record *r) {
+        struct big *b = u;
+        uint64_t h;
+
+        b->n++;
+        b->sum += r->count;
+        if (b->stop_at > 0 && b->n == (uint64_t) b->stop_at)
+                return -ENOSPC;
+        if (b->n == 1000)
+                b->heap_early = heap_in_use();
+        if (b->n > 1000 && b->n % 1000 == 0) {
+                h = heap_in_use();
+                if (h > b->heap_max)
+                        b->heap_max = h;
+        }
+        return 0;
+}
+
+static int big_end(void *u, const struct dt_worker_report *m) {
+        struct big *b = u;
+
+        ck_assert_int_eq(m->record_count, b->n);
+        ck_assert_int_eq(m->message_count, b->sum);
+        return 0;
+}
+
+START_TEST(large_report_streams_flat)
+{
+        const struct dt_worker_sink sink = { .record = big_record, .aggregate_end = big_end };
+        const struct dt_worker_opts opts = { .timeout_ms = 120000 };
+        size_t n = RUNNING_ON_VALGRIND ? 20000 : 200000, len;
+        _cleanup_free_ char *xml = big_report(n, &len);
+        struct big b = { 0 };
+        struct dt_error err;
+        double t0 = now_sec();
+        int r;
+
+        dt_error_clear(&err);
+        r = dt_worker_parse(xml, len, "big.xml", &dt_limits_default, &opts, &sink, &b, &err);
+        ck_assert_msg(r == 0, "%d %s: %s", r, S(err.reason), err.message);
+        ck_assert_int_eq(b.n, n);
+        /* the parent holds one record at a time: its heap does not grow with the report */
+        ck_assert_msg(b.heap_max <= b.heap_early + (2u << 20), "heap grew from %" PRIu64 " to %" PRIu64,
+                      b.heap_early, b.heap_max);
+        fprintf(stderr, "# %zu records through the worker in %.2f s\n", n, now_sec() - t0);
+        assert_no_child();
+}
+END_TEST
+
+START_TEST(sink_stop_kills_worker)
+{
+        const struct dt_worker_sink sink = { .record = big_record };
+        _cleanup_free_ char *xml = NULL;
+        struct big b = { .stop_at = 3 };
+        struct dt_error err;
+        size_t len;
+
+        xml = big_report(50000, &len);
+        dt_error_clear(&err);
+        ck_assert_int_eq(dt_worker_parse(xml, len, "big.xml", &dt_limits_default, NULL, &sink, &b, &err),
+                         -ENOSPC);
+        ck_assert_int_eq(b.n, 3);
+        ck_assert_int_eq(err.code, 0);          /* the sink's own failure: err untouched */
+        assert_no_child();
+}
+END_TEST
+
+/* ---- the worker misbehaves ---- */
+
+static const struct {
+        const char *hook;
+        uint32_t timeout_ms;
+        uint64_t as_bytes;
+        int r;
+        const char *reason, *alt_reason;        /* alt: also acceptable (oom: the parse's own) */
+        const char *msg;
+} hooks[] = {
+        { "crash", 0, 0, -ECHILD, DT_R_WORKER_CRASH, NULL, "SIGABRT" },
+        { "hang", 500, 0, -ETIMEDOUT, DT_R_TIMEOUT, NULL, "deadline of 500 ms" },
+        { "oom", 0, 128u << 20, -ECHILD, DT_R_WORKER_CRASH, DT_R_NOMEM, NULL },
+        { "garbage", 0, 0, -ECHILD, DT_R_WORKER_CRASH, NULL, "malformed worker stream" },
+};
+
+START_TEST(worker_misbehaves)
+{
+        const struct dt_worker_opts opts = { .timeout_ms = hooks[_i].timeout_ms, .as_bytes = hooks[_i].as_bytes };
+        struct dt_error err;
+        struct big b = { 0 };
+        const struct dt_worker_sink sink = { .record = big_record };
+        size_t len;
+        _cleanup_free_ char *buf = dt_test_load("corpus/aggregate/tierpod_test.xml.zip", &len);
+        double t0;
+        int r;
+
+        ck_assert_int_eq(setenv("DT_WORKER_TEST", hooks[_i].hook, 1), 0);
+        dt_error_clear(&err);
+        t0 = now_sec();
+        r = dt_worker_parse(buf, len, "hook.zip", &dt_limits_default, &opts, &sink, &b, &err);
+        unsetenv("DT_WORKER_TEST");
+        assert_no_child();
+        if (hooks[_i].alt_reason && err.reason && strcmp(err.reason, hooks[_i].alt_reason) == 0) {
+                ck_assert_int_lt(r, 0);
+        } else {
+                ck_assert_msg(r == hooks[_i].r, "%s: %d %s: %s", hooks[_i].hook, r, S(err.reason), err.message);
+                ck_assert_str_eq(S(err.reason), hooks[_i].reason);
+        }
+        if (hooks[_i].msg)
+                ck_assert_msg(strstr(err.message, hooks[_i].msg), "%s: '%s'", hooks[_i].hook, err.message);
+        ck_assert_int_eq(b.n, 0);
+        if (hooks[_i].timeout_ms)       /* killed at the deadline, not much later */
+                ck_assert_msg(now_sec() - t0 < hooks[_i].timeout_ms / 1000.0 + 1.5, "took %.2f s",
+                              now_sec() - t0);
+        fprintf(stderr, "# %s: %s: %s\n", hooks[_i].hook, S(err.reason), err.message);
+}
+END_TEST
+
+START_TEST(hook_only_for_matching_source)
+{
+        struct dt_error err;
+        struct big b = { 0 };
+        const struct dt_worker_sink sink = { .record = big_record };
+        size_t len;
+        _cleanup_free_ char *buf = dt_test_load("corpus/aggregate/tierpod_test.xml.zip", &len);
+        int r1, r2;
+
+        setenv("DT_WORKER_TEST", "crash", 1);
+        setenv("DT_WORKER_TEST_MATCH", "poison", 1);
+        dt_error_clear(&err);
+        r1 = dt_worker_parse(buf, len, "new/1.harmless", &dt_limits_default, NULL, &sink, &b, &err);
+        r2 = dt_worker_parse(buf, len, "new/2.poison", &dt_limits_default, NULL, &sink, &b, &err);
+        unsetenv("DT_WORKER_TEST");
+        unsetenv("DT_WORKER_TEST_MATCH");
+        ck_assert_int_eq(r1, 0);
+        ck_assert_int_eq(b.n, 2);
+        ck_assert_int_eq(r2, -ECHILD);
+        ck_assert_str_eq(err.reason, DT_R_WORKER_CRASH);
+        assert_no_child();
+}
+END_TEST
+
+/* many workers in a row: no fd or child is left behind */
+START_TEST(no_leaks_over_many_runs)
+{
+        struct dt_error err;
+        size_t len, i;
+        _cleanup_free_ char *buf = dt_test_load("corpus/failure/mail-auth_arf-003.eml", &len);
+        int fd_before, fd_after;
+
+        fd_before = dup(0);
+        close(fd_before);
+        for (i = 0; i < 50; i++) {
+                dt_error_clear(&err);
+                ck_assert_int_eq(dt_worker_parse(buf, len, "x", &dt_limits_default, NULL, NULL, NULL, &err), 0);
+        }
+        fd_after = dup(0);
+        close(fd_after);
+        ck_assert_int_eq(fd_after, fd_before);
+        assert_no_child();
+}
+END_TEST
+
+int main(void) {
+        Suite *s = suite_create("worker");
+        TCase *tc;
+
+        tc = tcase_create("replay");
+        tcase_set_timeout(tc, 120);
+        tcase_add_loop_test(tc, replays_corpus, 0, ELEMENTSOF(corpus));
+        tcase_add_test(tc, tierpod_values);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("stream");
+        tcase_set_timeout(tc, 300);
+        tcase_add_test(tc, large_report_streams_flat);
+        tcase_add_test(tc, sink_stop_kills_worker);
+        tcase_add_test(tc, no_leaks_over_many_runs);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("faults");
+        tcase_set_timeout(tc, 60);
+        tcase_add_loop_test(tc, worker_misbehaves, 0, ELEMENTSOF(hooks));
+        tcase_add_test(tc, hook_only_for_matching_source);
+        suite_add_tcase(s, tc);
+        return dt_test_main(s);
+}
