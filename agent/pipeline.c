@@ -1,15 +1,15 @@
 /* pipeline.c - one Maildir message from file to stored, emitted and moved
  *
- * For each message: read it safely (maildir.c), count the attempt (committed on its own, so a
- * crash of the agent counts too), classify and parse it in a worker process (worker.c), and
- * record what it held inside a savepoint of the batch's transaction; events go out before the
- * commit and the files move after it, so a crash anywhere means the messages of the open batch
- * are processed again with the same event ids. A worker that crashes or passes its deadline
- * costs only its message: it is left in new/ for a later rescan (DT_PIPELINE_DEFERRED), and
- * rejected with WORKER_CRASH or TIMEOUT at its PIPELINE_ATTEMPTS_MAX-th attempt.
- * XXX: committing the attempt also commits (and moves) the batch before it, so a batch now
- * holds one message and each message costs two commits (two fsyncs); batches of up to 64
- * messages or 200 ms remain for the day attempts are kept outside this transaction.
+ * For each message: read it safely (maildir.c), classify and parse it in a worker process
+ * (worker.c), and record what it held inside a savepoint of the batch's transaction; events go
+ * out before the commit and the files move after it, so a crash anywhere means the messages of
+ * the open batch are processed again with the same event ids. A batch (up to 64 messages or
+ * 200 ms) shares one commit, so one fsync. A worker that crashes or passes its deadline costs
+ * only its message: the attempt is counted, the message is left in new/ for a later rescan
+ * (DT_PIPELINE_DEFERRED), and rejected with WORKER_CRASH or TIMEOUT at its
+ * PIPELINE_ATTEMPTS_MAX-th attempt.
+ * XXX: attempts are counted when the worker fails, so a message that kills the agent itself
+ * (not its worker) is not counted and would be tried again at every start.
  * An unusable message gives an input-rejected event, a "rejected" row, and a move into the
  * .Rejected folder; a duplicate report gives no events and bumps a counter.
  * Failures of the run itself (the event sink or the store) are returned to the caller with
@@ -524,16 +524,30 @@ static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, con
         }
         if (r < 0 && worker_fault(err)) {
                 size_t n = strlen(err->message);
+                int k;
 
+                /* nothing the worker sent is kept; the attempt is counted in the batch */
+                dt_store_rollback_to(p->store);
+                k = dt_store_message_attempt(p->store, j->name, &j->attempts);
+                if (k < 0)
+                        return k;
                 if (j->attempts < PIPELINE_ATTEMPTS_MAX) {
-                        /* nothing of it is kept; the message stays in new/ for a later rescan */
-                        dt_store_rollback_to(p->store);
+                        /* the message stays in new/ for a later rescan */
                         p->deferred = *err;
                         p->stats.deferred++;
                         return DT_PIPELINE_DEFERRED;
                 }
                 (void) snprintf(err->message + n, sizeof err->message - n, " (attempt %" PRId64 " of %d)",
                                 j->attempts, PIPELINE_ATTEMPTS_MAX);
+                k = dt_store_savepoint(p->store);
+                if (k >= 0)
+                        k = reject(j, err);
+                if (k < 0) {
+                        dt_store_rollback_to(p->store);
+                        return k;
+                }
+                k = dt_store_release(p->store);
+                return k < 0 ? k : queue_move(p, sub, j->name, true);
         }
         if (r < 0) {
                 /* the input was unusable: drop whatever the report stored before it broke */
@@ -555,27 +569,6 @@ static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, con
         }
         r = dt_store_release(p->store);
         return r < 0 ? r : queue_move(p, sub, j->name, false);
-}
-
-/* count_attempt - one more attempt at name, committed on its own before the parse (the open
- * batch is committed first), so that a crash of the whole agent counts as well */
-static int count_attempt(struct dt_pipeline *p, const char *name, int64_t *attempts) {
-        int r;
-
-        if (dt_store_in_transaction(p->store)) {
-                r = dt_pipeline_flush(p);
-                if (r < 0)
-                        return r;
-        }
-        r = dt_store_begin(p->store);
-        if (r < 0)
-                return r;
-        r = dt_store_message_attempt(p->store, name, attempts);
-        if (r >= 0)
-                r = dt_store_commit(p->store);
-        if (r < 0)
-                dt_store_rollback(p->store);
-        return r;
 }
 
 int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *name) {
@@ -604,11 +597,6 @@ int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *n
         }
         if (r < 0 && dt_maildir_error_is_transient(r))
                 return r;
-        if (r >= 0) {
-                k = count_attempt(p, name, &j.attempts);
-                if (k < 0)
-                        return k;
-        }
 
         if (!dt_store_in_transaction(p->store)) {
                 k = dt_store_begin(p->store);
