@@ -39,6 +39,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "tests/genbuf.h"
+
 #define DAYS            22              /* days 0..20 quiet, day 21 the spike */
 #define SPIKE           21
 #define ATTACK_N        19000           /* messages of the uploaded script on the spike day */
@@ -110,77 +112,6 @@ static void *xrealloc(void *p, size_t n) {
         if (!p)
                 die("realloc");
         return p;
-}
-
-/* ---- text buffers, gzip, base64 (as in gen-reports.c) ---- */
-
-struct buf {
-        char *p;
-        size_t len, cap;
-};
-
-/* bprintf - append formatted text to b, growing it */
-static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bprintf(struct buf *b, const char *fmt, ...) {
-        va_list ap;
-        int n;
-
-        for (;;) {
-                va_start(ap, fmt);
-                n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-                va_end(ap);
-                if (n < 0)
-                        die("vsnprintf");
-                if ((size_t) n < b->cap - b->len) {
-                        b->len += (size_t) n;
-                        return;
-                }
-                b->cap = b->cap ? b->cap * 2 + (size_t) n : 65536;
-                b->p = xrealloc(b->p, b->cap);
-        }
-}
-
-/* gzip_buf - gzip in into out (replacing out's content) */
-static void gzip_buf(const struct buf *in, struct buf *out) {
-        z_stream z = { 0 };
-        uLong bound;
-
-        if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-                exit(1);
-        bound = deflateBound(&z, (uLong) in->len) + 64;
-        if (out->cap < bound) {
-                out->p = xrealloc(out->p, bound);
-                out->cap = bound;
-        }
-        z.next_in = (Bytef *) in->p;
-        z.avail_in = (uInt) in->len;
-        z.next_out = (Bytef *) out->p;
-        z.avail_out = (uInt) out->cap;
-        if (deflate(&z, Z_FINISH) != Z_STREAM_END)
-                exit(1);
-        out->len = z.total_out;
-        deflateEnd(&z);
-}
-
-/* base64_lines - RFC 2045 base64 of in, 76 columns, CRLF, appended to out */
-static void base64_lines(const struct buf *in, struct buf *out) {
-        static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        const unsigned char *s = (const unsigned char *) in->p;
-        size_t i, col = 0;
-
-        for (i = 0; i < in->len; i += 3) {
-                unsigned v = (unsigned) s[i] << 16 | (i + 1 < in->len ? (unsigned) s[i + 1] << 8 : 0) |
-                             (i + 2 < in->len ? s[i + 2] : 0);
-                bprintf(out, "%c%c%c%c", t[v >> 18 & 63], t[v >> 12 & 63],
-                        i + 1 < in->len ? t[v >> 6 & 63] : '=', i + 2 < in->len ? t[v & 63] : '=');
-                col += 4;
-                if (col >= 76) {
-                        bprintf(out, "\r\n");
-                        col = 0;
-                }
-        }
-        if (col)
-                bprintf(out, "\r\n");
 }
 
 /* write_file - path gets b's bytes, through a temporary name when tmp is given (Maildir) */
@@ -509,7 +440,7 @@ static void aggregate(int org, int day, int64_t begin, uint64_t own) {
                 orgs[org].email, orgs[org].name, orgs[org].email, orgs[org].file_org, id,
                 maildate(when, false, d, sizeof d), id, day, org, orgs[org].file_org, day, org, day,
                 org, orgs[org].name, day, org, fname, fname);
-        base64_lines(&gz, &eml);
+        base64_lines(&gz, &eml, "\r\n");
         bprintf(&eml, "\r\n--=_rua_%d_%d--\r\n", day, org);
         deliver(when, &eml);
 }

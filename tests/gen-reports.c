@@ -17,6 +17,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "tests/genbuf.h"
+
 static const char *orgs[][2] = {
         { "google.com", "noreply-dmarc-support@google.com" },
         { "Yahoo", "dmarchelp@yahooinc.com" },
@@ -33,34 +35,6 @@ static uint64_t rnd(void) {
         rng_state ^= rng_state >> 7;
         rng_state ^= rng_state << 17;
         return rng_state;
-}
-
-struct buf {
-        char *p;
-        size_t len, cap;
-};
-
-/* bprintf - append formatted text to b, growing it */
-static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bprintf(struct buf *b, const char *fmt, ...) {
-        va_list ap;
-        int n;
-
-        for (;;) {
-                va_start(ap, fmt);
-                n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-                va_end(ap);
-                if (n >= 0 && (size_t) n < b->cap - b->len) {
-                        b->len += (size_t) n;
-                        return;
-                }
-                b->cap = b->cap ? b->cap * 2 + (size_t) n : 65536;
-                b->p = realloc(b->p, b->cap);
-                if (!b->p) {
-                        perror("realloc");
-                        exit(1);
-                }
-        }
 }
 
 struct row {
@@ -94,49 +68,6 @@ static void report_xml(struct buf *b, int org, const char *id, const char *domai
                         rows[i].pass ? "pass" : "fail", domain, domain, rows[i].pass ? "pass" : "fail",
                         domain, rows[i].pass ? "pass" : "softfail");
         bprintf(b, "</feedback>\n");
-}
-
-/* gzip_buf - gzip in into out (replacing out's content) */
-static void gzip_buf(const struct buf *in, struct buf *out) {
-        z_stream z = {};
-        uLong bound;
-
-        if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-                exit(1);
-        bound = deflateBound(&z, (uLong) in->len) + 64;
-        if (out->cap < bound) {
-                out->p = realloc(out->p, bound);
-                out->cap = bound;
-        }
-        z.next_in = (Bytef *) in->p;
-        z.avail_in = (uInt) in->len;
-        z.next_out = (Bytef *) out->p;
-        z.avail_out = (uInt) out->cap;
-        if (deflate(&z, Z_FINISH) != Z_STREAM_END)
-                exit(1);
-        out->len = z.total_out;
-        deflateEnd(&z);
-}
-
-/* base64_lines - RFC 2045 base64 of in, 76 columns, appended to out */
-static void base64_lines(const struct buf *in, struct buf *out) {
-        static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        const unsigned char *s = (const unsigned char *) in->p;
-        size_t i, col = 0;
-
-        for (i = 0; i < in->len; i += 3) {
-                unsigned v = (unsigned) s[i] << 16 | (i + 1 < in->len ? (unsigned) s[i + 1] << 8 : 0) |
-                             (i + 2 < in->len ? s[i + 2] : 0);
-                bprintf(out, "%c%c%c%c", t[v >> 18 & 63], t[v >> 12 & 63],
-                        i + 1 < in->len ? t[v >> 6 & 63] : '=', i + 2 < in->len ? t[v & 63] : '=');
-                col += 4;
-                if (col >= 76) {
-                        bprintf(out, "\n");
-                        col = 0;
-                }
-        }
-        if (col)
-                bprintf(out, "\n");
 }
 
 /* slug - name with spaces turned into '_', for file names (static buffer) */
@@ -180,7 +111,7 @@ static void write_report(const char *dir, const char *fmt, int org, const char *
                               "Content-Disposition: attachment; filename=\"report.xml.gz\"\n\n",
                         orgs[org][1], orgs[org][0], orgs[org][1], domain, domain, orgs[org][0], id, id,
                         begin, "reports.example", orgs[org][0], orgs[org][0], domain, begin, begin + 86399);
-                base64_lines(&gz, &eml);
+                base64_lines(&gz, &eml, "\n");
                 bprintf(&eml, "--b1--\n");
                 out = &eml;
                 snprintf(path, sizeof path, "%s/%" PRId64 ".%s.%d.eml", dir, begin, id, org);
