@@ -37,26 +37,6 @@
 #include "report/sanitize.h"
 #include "tests/testutil.h"
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
-
 #if UNDER_ASAN
 /* __asan_default_options - ASan keeps up to 256 MiB of freed memory in quarantine by default,
  * which would count as RSS growth of whatever item runs; 16 MiB still catches use-after-free */

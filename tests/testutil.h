@@ -5,6 +5,28 @@
 #include <check.h>
 #include <stddef.h>
 
+/* RUNNING_ON_VALGRIND and UNDER_ASAN: 1 when the test runs under valgrind or was built with
+ * AddressSanitizer, for the tests that measure memory or time and must allow for either */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
 /* dt_test_path - "$DT_TESTDATA/rel" (tests/data) or, for "corpus/..." names, "$DT_CORPUS/..."
  * (../shared/corpus). Returns a static buffer. */
 const char *dt_test_path(const char *rel);
