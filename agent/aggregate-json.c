@@ -4,7 +4,8 @@
  * report_id, begin, end, domain, policy, record_count, message_count, records, extensions,
  * warnings. Records are pulled and rendered one at a time; the line is assembled in memory and
  * written only when the whole report parsed, so a report that fails halfway prints nothing on
- * stdout.
+ * stdout. The text is written with agent/jsonwriter.c, exactly as json-c would print it, without
+ * a json_object per value.
  * Metadata is taken after the last record, because a receiver may put it anywhere. */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,142 +14,182 @@
 #include <time.h>
 
 #include "agent/aggregate-json.h"
-#include "agent/jsonutil.h"
+#include "agent/jsonwriter.h"
 #include "report/sanitize.h"
 
 #define PRETTY_RECORDS_MAX 12
 
-/* record_json - one record as a json-c object, every string sanitised */
-static json_object *record_json(const struct dt_record *r) {
-        json_object *o = json_object_new_object(), *a;
+/* write_record - one record as an object */
+static void write_record(struct dt_jw *w, const struct dt_record *r) {
         size_t i;
 
-        json_object_object_add(o, "source_ip", dt_json_string(r->source_ip));
-        json_object_object_add(o, "count", json_object_new_uint64(r->count));
-        json_object_object_add(o, "disposition", dt_json_string(r->disposition));
-        json_object_object_add(o, "dkim", dt_json_string(r->dkim));
-        json_object_object_add(o, "spf", dt_json_string(r->spf));
-        a = json_object_new_array();
+        dt_jw_open(w, '{');
+        dt_jw_key(w, "source_ip");
+        dt_jw_string(w, r->source_ip);
+        dt_jw_key(w, "count");
+        dt_jw_uint64(w, r->count);
+        dt_jw_key(w, "disposition");
+        dt_jw_string(w, r->disposition);
+        dt_jw_key(w, "dkim");
+        dt_jw_string(w, r->dkim);
+        dt_jw_key(w, "spf");
+        dt_jw_string(w, r->spf);
+        dt_jw_key(w, "reasons");
+        dt_jw_open(w, '[');
         for (i = 0; i < r->n_reasons; i++) {
-                json_object *x = json_object_new_object();
-                json_object_object_add(x, "type", dt_json_string(r->reasons[i].type));
-                json_object_object_add(x, "comment", dt_json_string(r->reasons[i].comment));
-                json_object_array_add(a, x);
+                dt_jw_open(w, '{');
+                dt_jw_key(w, "type");
+                dt_jw_string(w, r->reasons[i].type);
+                dt_jw_key(w, "comment");
+                dt_jw_string(w, r->reasons[i].comment);
+                dt_jw_close(w, '}');
         }
-        json_object_object_add(o, "reasons", a);
-        json_object_object_add(o, "header_from", dt_json_string(r->header_from));
-        json_object_object_add(o, "envelope_from", dt_json_string(r->envelope_from));
-        json_object_object_add(o, "envelope_to", dt_json_string(r->envelope_to));
-        a = json_object_new_array();
+        dt_jw_close(w, ']');
+        dt_jw_key(w, "header_from");
+        dt_jw_string(w, r->header_from);
+        dt_jw_key(w, "envelope_from");
+        dt_jw_string(w, r->envelope_from);
+        dt_jw_key(w, "envelope_to");
+        dt_jw_string(w, r->envelope_to);
+        dt_jw_key(w, "auth_dkim");
+        dt_jw_open(w, '[');
         for (i = 0; i < r->n_auth_dkim; i++) {
-                json_object *x = json_object_new_object();
-                json_object_object_add(x, "domain", dt_json_string(r->auth_dkim[i].domain));
-                json_object_object_add(x, "selector", dt_json_string(r->auth_dkim[i].selector));
-                json_object_object_add(x, "result", dt_json_string(r->auth_dkim[i].result));
-                json_object_object_add(x, "human_result", dt_json_string(r->auth_dkim[i].human_result));
-                json_object_array_add(a, x);
+                dt_jw_open(w, '{');
+                dt_jw_key(w, "domain");
+                dt_jw_string(w, r->auth_dkim[i].domain);
+                dt_jw_key(w, "selector");
+                dt_jw_string(w, r->auth_dkim[i].selector);
+                dt_jw_key(w, "result");
+                dt_jw_string(w, r->auth_dkim[i].result);
+                dt_jw_key(w, "human_result");
+                dt_jw_string(w, r->auth_dkim[i].human_result);
+                dt_jw_close(w, '}');
         }
-        json_object_object_add(o, "auth_dkim", a);
-        a = json_object_new_array();
+        dt_jw_close(w, ']');
+        dt_jw_key(w, "auth_spf");
+        dt_jw_open(w, '[');
         for (i = 0; i < r->n_auth_spf; i++) {
-                json_object *x = json_object_new_object();
-                json_object_object_add(x, "domain", dt_json_string(r->auth_spf[i].domain));
-                json_object_object_add(x, "scope", dt_json_string(r->auth_spf[i].scope));
-                json_object_object_add(x, "result", dt_json_string(r->auth_spf[i].result));
-                json_object_object_add(x, "human_result", dt_json_string(r->auth_spf[i].human_result));
-                json_object_array_add(a, x);
+                dt_jw_open(w, '{');
+                dt_jw_key(w, "domain");
+                dt_jw_string(w, r->auth_spf[i].domain);
+                dt_jw_key(w, "scope");
+                dt_jw_string(w, r->auth_spf[i].scope);
+                dt_jw_key(w, "result");
+                dt_jw_string(w, r->auth_spf[i].result);
+                dt_jw_key(w, "human_result");
+                dt_jw_string(w, r->auth_spf[i].human_result);
+                dt_jw_close(w, '}');
         }
-        json_object_object_add(o, "auth_spf", a);
-        return o;
+        dt_jw_close(w, ']');
+        dt_jw_close(w, '}');
 }
 
-/* policy_json - policy_published as an object; pct null when missing */
-static json_object *policy_json(const struct dt_policy *p) {
-        json_object *o = json_object_new_object();
-
-        json_object_object_add(o, "domain", dt_json_string(p ? p->domain : NULL));
-        json_object_object_add(o, "adkim", dt_json_string(p ? p->adkim : NULL));
-        json_object_object_add(o, "aspf", dt_json_string(p ? p->aspf : NULL));
-        json_object_object_add(o, "p", dt_json_string(p ? p->p : NULL));
-        json_object_object_add(o, "sp", dt_json_string(p ? p->sp : NULL));
-        json_object_object_add(o, "np", dt_json_string(p ? p->np : NULL));
-        json_object_object_add(o, "pct", p && p->pct >= 0 ? json_object_new_int(p->pct) : NULL);
-        json_object_object_add(o, "fo", dt_json_string(p ? p->fo : NULL));
-        json_object_object_add(o, "testing", dt_json_string(p ? p->testing : NULL));
-        json_object_object_add(o, "discovery_method", dt_json_string(p ? p->discovery_method : NULL));
-        return o;
+/* write_policy - policy_published as an object; pct null when missing */
+static void write_policy(struct dt_jw *w, const struct dt_policy *p) {
+        dt_jw_open(w, '{');
+        dt_jw_key(w, "domain");
+        dt_jw_string(w, p ? p->domain : NULL);
+        dt_jw_key(w, "adkim");
+        dt_jw_string(w, p ? p->adkim : NULL);
+        dt_jw_key(w, "aspf");
+        dt_jw_string(w, p ? p->aspf : NULL);
+        dt_jw_key(w, "p");
+        dt_jw_string(w, p ? p->p : NULL);
+        dt_jw_key(w, "sp");
+        dt_jw_string(w, p ? p->sp : NULL);
+        dt_jw_key(w, "np");
+        dt_jw_string(w, p ? p->np : NULL);
+        dt_jw_key(w, "pct");
+        if (p && p->pct >= 0)
+                dt_jw_int64(w, p->pct);
+        else
+                dt_jw_null(w);
+        dt_jw_key(w, "fo");
+        dt_jw_string(w, p ? p->fo : NULL);
+        dt_jw_key(w, "testing");
+        dt_jw_string(w, p ? p->testing : NULL);
+        dt_jw_key(w, "discovery_method");
+        dt_jw_string(w, p ? p->discovery_method : NULL);
+        dt_jw_close(w, '}');
 }
 
-/* add_metadata - everything but the records, read after the last record */
-static void add_metadata(json_object *o, const struct dt_aggregate *agg) {
+/* write_time - epoch seconds, or null when missing */
+static void write_time(struct dt_jw *w, int64_t t) {
+        if (t == DT_TIME_MISSING)
+                dt_jw_null(w);
+        else
+                dt_jw_int64(w, t);
+}
+
+/* write_head - the object up to the records array's key: everything else, read after the last record */
+static void write_head(struct dt_jw *w, const struct dt_aggregate *agg, const char *source) {
         const struct dt_policy *pol = dt_aggregate_policy(agg);
-        json_object *a;
         size_t i;
 
-        json_object_object_add(o, "org_name", dt_json_string(dt_aggregate_org(agg)));
-        json_object_object_add(o, "org_email", dt_json_string(dt_aggregate_email(agg)));
-        json_object_object_add(o, "report_id", dt_json_string(dt_aggregate_report_id(agg)));
-        json_object_object_add(o, "begin", dt_json_time(dt_aggregate_begin(agg)));
-        json_object_object_add(o, "end", dt_json_time(dt_aggregate_end(agg)));
-        json_object_object_add(o, "domain", dt_json_string(pol ? pol->domain : NULL));
-        json_object_object_add(o, "policy", policy_json(pol));
-        json_object_object_add(o, "record_count", json_object_new_uint64(dt_aggregate_record_count(agg)));
-        json_object_object_add(o, "message_count", json_object_new_uint64(dt_aggregate_message_count(agg)));
-        a = json_object_new_array();
+        dt_jw_open(w, '{');
+        dt_jw_key(w, "type");
+        dt_jw_string(w, "aggregate");
+        dt_jw_key(w, "source");
+        dt_jw_string(w, source);
+        dt_jw_key(w, "org_name");
+        dt_jw_string(w, dt_aggregate_org(agg));
+        dt_jw_key(w, "org_email");
+        dt_jw_string(w, dt_aggregate_email(agg));
+        dt_jw_key(w, "report_id");
+        dt_jw_string(w, dt_aggregate_report_id(agg));
+        dt_jw_key(w, "begin");
+        write_time(w, dt_aggregate_begin(agg));
+        dt_jw_key(w, "end");
+        write_time(w, dt_aggregate_end(agg));
+        dt_jw_key(w, "domain");
+        dt_jw_string(w, pol ? pol->domain : NULL);
+        dt_jw_key(w, "policy");
+        write_policy(w, pol);
+        dt_jw_key(w, "record_count");
+        dt_jw_uint64(w, dt_aggregate_record_count(agg));
+        dt_jw_key(w, "message_count");
+        dt_jw_uint64(w, dt_aggregate_message_count(agg));
+        dt_jw_key(w, "extensions");
+        dt_jw_open(w, '[');
         for (i = 0; i < dt_aggregate_n_extensions(agg); i++)
-                json_object_array_add(a, dt_json_string(dt_aggregate_extension(agg, i)));
-        json_object_object_add(o, "extensions", a);
-        a = json_object_new_array();
+                dt_jw_string(w, dt_aggregate_extension(agg, i));
+        dt_jw_close(w, ']');
+        dt_jw_key(w, "warnings");
+        dt_jw_open(w, '[');
         for (i = 0; i < dt_aggregate_n_warnings(agg); i++) {
-                const struct dt_warning *w = dt_aggregate_warning(agg, i);
-                json_object *x = json_object_new_object();
-                json_object_object_add(x, "reason", dt_json_string(w->reason));
-                json_object_object_add(x, "offset", json_object_new_int64(w->offset));
-                json_object_array_add(a, x);
+                const struct dt_warning *x = dt_aggregate_warning(agg, i);
+
+                dt_jw_open(w, '{');
+                dt_jw_key(w, "reason");
+                dt_jw_string(w, x->reason);
+                dt_jw_key(w, "offset");
+                dt_jw_int64(w, x->offset);
+                dt_jw_close(w, '}');
         }
-        json_object_object_add(o, "warnings", a);
+        dt_jw_close(w, ']');
+        dt_jw_key(w, "records");
 }
 
 int dt_aggregate_print_json(FILE *out, struct dt_aggregate *agg, const char *source,
                             struct dt_error *err) {
+        _cleanup_(dt_jw_done) struct dt_jw records = {}, head = {};
         const struct dt_record *rec;
-        char *records = NULL;
-        size_t records_len = 0;
-        const char *head;
-        json_object *o;
-        FILE *mem;
-        bool first = true;
         int r;
 
-        /* each record is rendered as it comes and freed, so no tree of the whole report is
-         * built; the records array is spliced into the object's text at the end */
-        mem = open_memstream(&records, &records_len);
-        if (!mem)
-                return dt_error_set(err, -ENOMEM, DT_R_NOMEM, -1, "out of memory");
-        while ((r = dt_aggregate_next(agg, &rec, err)) > 0) {
-                json_object *x = record_json(rec);
-
-                if (!first)
-                        fputc(',', mem);
-                fputs(dt_json_line(x), mem);
-                json_object_put(x);
-                first = false;
-        }
-        if (fclose(mem) != 0 && r >= 0)
-                r = dt_error_set(err, -ENOMEM, DT_R_NOMEM, -1, "out of memory");
-        if (r < 0) {
-                free(records);
+        /* each record is written as it comes, into a records array of its own; the head (with
+         * the metadata, complete only now) is written after the last one and goes out first */
+        dt_jw_open(&records, '[');
+        while ((r = dt_aggregate_next(agg, &rec, err)) > 0)
+                write_record(&records, rec);
+        if (r < 0)
                 return r;
-        }
-        o = json_object_new_object();
-        json_object_object_add(o, "type", json_object_new_string("aggregate"));
-        json_object_object_add(o, "source", dt_json_string(source));
-        add_metadata(o, agg);
-        head = dt_json_line(o);                 /* "{...}" without records */
-        fwrite(head, 1, strlen(head) - 1, out);
-        fprintf(out, ",\"records\":[%s]}\n", records ? records : "");
-        json_object_put(o);
-        free(records);
+        dt_jw_close(&records, ']');
+        write_head(&head, agg, source);
+        if (dt_jw_failed(&records) || dt_jw_failed(&head))
+                return dt_error_set(err, -ENOMEM, DT_R_NOMEM, -1, "out of memory");
+        fwrite(head.buf, 1, head.len, out);
+        fwrite(records.buf, 1, records.len, out);
+        fputs("}\n", out);
         return 0;
 }
 

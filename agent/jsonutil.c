@@ -9,8 +9,7 @@
 #include "report/aggregate.h"
 #include "report/sanitize.h"
 
-/* plain_ascii - printable ASCII only and short enough: sanitising would not change it */
-static bool plain_ascii(const char *s, size_t len) {
+bool dt_json_plain(const char *s, size_t len) {
         size_t i;
 
         if (len > DT_JSON_STRING_MAX)
@@ -29,7 +28,7 @@ json_object *dt_json_string(const char *s) {
         if (!s)
                 return NULL;
         len = strlen(s);
-        if (plain_ascii(s, len))        /* the common case, without a copy */
+        if (dt_json_plain(s, len))        /* the common case, without a copy */
                 return json_object_new_string_len(s, (int) len);
         clean = dt_sanitize_dup(s, len, DT_JSON_STRING_MAX, NULL);
         if (!clean)

@@ -3,9 +3,15 @@
 #define DT_JSONUTIL_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define DT_JSON_STRING_MAX (64u << 10)  /* one JSON string value, bytes */
+
+/* dt_json_plain - s[0..len) is printable ASCII and at most DT_JSON_STRING_MAX bytes, so
+ * sanitising would not change it */
+bool dt_json_plain(const char *s, size_t len);
 
 /* dt_json_string - a sanitised JSON string (valid UTF-8, no controls), or json null for NULL */
 json_object *dt_json_string(const char *s);
