@@ -35,7 +35,7 @@ static bool reserve(struct dt_jw *w, size_t n) {
                 return false;
         if (n < w->cap - w->len)
                 return true;
-        if (n > SIZE_MAX / 2 - w->len) {
+        if (n > SIZE_MAX / 4 - w->len) {
                 w->failed = true;
                 return false;
         }
@@ -53,8 +53,8 @@ static bool reserve(struct dt_jw *w, size_t n) {
 }
 
 /* put - append n bytes */
-static void put(struct dt_jw *w, const char *s, size_t n) {
-        if (!reserve(w, n))
+static inline void put(struct dt_jw *w, const char *s, size_t n) {
+        if (n >= w->cap - w->len && !reserve(w, n))
                 return;
         memcpy(w->buf + w->len, s, n);
         w->len += n;
@@ -110,13 +110,15 @@ void dt_jw_close(struct dt_jw *w, char bracket) {
         w->depth--;
 }
 
-/* escaped - the quoted, escaped form of s[0..len), runs of plain bytes copied at once */
+/* escaped - the quoted, escaped form of s[0..len); runs of plain bytes are copied at once */
 static void escaped(struct dt_jw *w, const char *s, size_t len) {
         static const char hex[] = "0123456789abcdef";
         char u[6] = { '\\', 'u', '0', '0' };
         size_t i, run = 0;
 
-        put(w, "\"", 1);
+        if (!reserve(w, len + 2))
+                return;
+        w->buf[w->len++] = '"';
         for (i = 0; i < len; i++) {
                 char e = escapes[(unsigned char) s[i]];
 
@@ -137,9 +139,16 @@ static void escaped(struct dt_jw *w, const char *s, size_t len) {
 }
 
 void dt_jw_key(struct dt_jw *w, const char *key) {
+        size_t n = strlen(key);
+
         item(w);
-        escaped(w, key, strlen(key));
-        put(w, ":", 1);
+        if (!reserve(w, n + 3))
+                return;
+        w->buf[w->len++] = '"';
+        memcpy(w->buf + w->len, key, n);
+        w->len += n;
+        memcpy(w->buf + w->len, "\":", 3);   /* with the NUL */
+        w->len += 2;
         w->after_key = true;
 }
 

@@ -38,7 +38,7 @@ void dt_jw_open(struct dt_jw *w, char bracket);
 /* dt_jw_close - end the innermost object ('}') or array (']') */
 void dt_jw_close(struct dt_jw *w, char bracket);
 
-/* dt_jw_key - an object key; key is trusted ASCII (escaped all the same) */
+/* dt_jw_key - an object key: trusted text, written as is (no byte of it needs escaping) */
 void dt_jw_key(struct dt_jw *w, const char *key);
 
 /* dt_jw_string - a string sanitised as dt_json_string() does, or null for NULL */

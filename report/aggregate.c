@@ -126,66 +126,110 @@ enum {
 };
 
 struct el_def {
-        enum el parent;
         const char *name;       /* local name */
         enum el id;
         unsigned flags;
 };
 
-static const struct el_def schema[] = {
-        { E_NONE, "feedback", E_FEEDBACK, 0 },
-        { E_FEEDBACK, "version", E_VERSION, F_LEAF },
-        { E_FEEDBACK, "report_metadata", E_METADATA, 0 },
-        { E_METADATA, "org_name", E_ORG, F_LEAF },
-        { E_METADATA, "email", E_EMAIL, F_LEAF },
-        { E_METADATA, "extra_contact_info", E_EXTRA, F_LEAF },
-        { E_METADATA, "report_id", E_REPORT_ID, F_LEAF },
-        { E_METADATA, "generator", E_GENERATOR, F_LEAF },
-        { E_METADATA, "error", E_ERROR, F_LEAF },       /* RFC 7489, repeatable; not kept */
-        { E_METADATA, "date_range", E_DATE_RANGE, 0 },
-        { E_DATE_RANGE, "begin", E_BEGIN, F_LEAF },
-        { E_DATE_RANGE, "end", E_END, F_LEAF },
-        { E_FEEDBACK, "policy_published", E_POLICY, 0 },
-        { E_POLICY, "domain", E_P_DOMAIN, F_LEAF },
-        { E_POLICY, "adkim", E_P_ADKIM, F_LEAF | F_LOWER },
-        { E_POLICY, "aspf", E_P_ASPF, F_LEAF | F_LOWER },
-        { E_POLICY, "p", E_P_P, F_LEAF | F_LOWER },
-        { E_POLICY, "sp", E_P_SP, F_LEAF | F_LOWER },
-        { E_POLICY, "np", E_P_NP, F_LEAF | F_LOWER },
-        { E_POLICY, "pct", E_P_PCT, F_LEAF },
-        { E_POLICY, "fo", E_P_FO, F_LEAF },
-        { E_POLICY, "testing", E_P_TESTING, F_LEAF | F_LOWER },
-        { E_POLICY, "discovery_method", E_P_DISCOVERY, F_LEAF },
-        { E_FEEDBACK, "extensions", E_EXTENSIONS, 0 },  /* RFC 9990: its children are listed */
-        { E_FEEDBACK, "extension", E_EXTENSIONS, 0 },   /* as spelled in some DMARCbis drafts */
-        { E_FEEDBACK, "record", E_RECORD, 0 },
-        { E_RECORD, "row", E_ROW, 0 },
-        { E_ROW, "source_ip", E_SOURCE_IP, F_LEAF },
-        { E_ROW, "count", E_COUNT, F_LEAF },
-        { E_ROW, "policy_evaluated", E_EVAL, 0 },
-        { E_EVAL, "disposition", E_DISPOSITION, F_LEAF | F_LOWER },
-        { E_EVAL, "dkim", E_EVAL_DKIM, F_LEAF | F_LOWER },
-        { E_EVAL, "spf", E_EVAL_SPF, F_LEAF | F_LOWER },
-        { E_EVAL, "reason", E_REASON, 0 },
-        { E_REASON, "type", E_R_TYPE, F_LEAF | F_LOWER },
-        { E_REASON, "comment", E_R_COMMENT, F_LEAF },
-        { E_RECORD, "identifiers", E_IDENTIFIERS, 0 },
-        { E_IDENTIFIERS, "header_from", E_HEADER_FROM, F_LEAF },
-        { E_IDENTIFIERS, "envelope_from", E_ENV_FROM, F_LEAF },
-        { E_IDENTIFIERS, "envelope_to", E_ENV_TO, F_LEAF },
-        { E_RECORD, "auth_results", E_AUTH, 0 },
-        { E_AUTH, "dkim", E_A_DKIM, 0 },
-        { E_A_DKIM, "domain", E_AD_DOMAIN, F_LEAF },
-        { E_A_DKIM, "selector", E_AD_SELECTOR, F_LEAF },
-        { E_A_DKIM, "result", E_AD_RESULT, F_LEAF | F_LOWER },
-        { E_A_DKIM, "human_result", E_AD_HUMAN, F_LEAF },
-        { E_AUTH, "spf", E_A_SPF, 0 },
-        { E_A_SPF, "domain", E_AS_DOMAIN, F_LEAF },
-        { E_A_SPF, "scope", E_AS_SCOPE, F_LEAF | F_LOWER },
-        { E_A_SPF, "result", E_AS_RESULT, F_LEAF | F_LOWER },
-        { E_A_SPF, "human_result", E_AS_HUMAN, F_LEAF },
-        { E_RECORD, "extensions", E_R_EXTENSIONS, 0 },
-        { E_RECORD, "extension", E_R_EXTENSIONS, 0 },
+/* the known children of each element, by the parent's id */
+static const struct el_def in_root[] = {
+        { "feedback", E_FEEDBACK, 0 },
+};
+static const struct el_def in_feedback[] = {
+        { "version", E_VERSION, F_LEAF },
+        { "report_metadata", E_METADATA, 0 },
+        { "policy_published", E_POLICY, 0 },
+        { "record", E_RECORD, 0 },
+        { "extensions", E_EXTENSIONS, 0 },      /* RFC 9990: its children are listed */
+        { "extension", E_EXTENSIONS, 0 },       /* as spelled in some DMARCbis drafts */
+};
+static const struct el_def in_metadata[] = {
+        { "org_name", E_ORG, F_LEAF },
+        { "email", E_EMAIL, F_LEAF },
+        { "extra_contact_info", E_EXTRA, F_LEAF },
+        { "report_id", E_REPORT_ID, F_LEAF },
+        { "generator", E_GENERATOR, F_LEAF },
+        { "error", E_ERROR, F_LEAF },           /* RFC 7489, repeatable; not kept */
+        { "date_range", E_DATE_RANGE, 0 },
+};
+static const struct el_def in_date_range[] = {
+        { "begin", E_BEGIN, F_LEAF },
+        { "end", E_END, F_LEAF },
+};
+static const struct el_def in_policy[] = {
+        { "domain", E_P_DOMAIN, F_LEAF },
+        { "adkim", E_P_ADKIM, F_LEAF | F_LOWER },
+        { "aspf", E_P_ASPF, F_LEAF | F_LOWER },
+        { "p", E_P_P, F_LEAF | F_LOWER },
+        { "sp", E_P_SP, F_LEAF | F_LOWER },
+        { "np", E_P_NP, F_LEAF | F_LOWER },
+        { "pct", E_P_PCT, F_LEAF },
+        { "fo", E_P_FO, F_LEAF },
+        { "testing", E_P_TESTING, F_LEAF | F_LOWER },
+        { "discovery_method", E_P_DISCOVERY, F_LEAF },
+};
+static const struct el_def in_record[] = {
+        { "row", E_ROW, 0 },
+        { "identifiers", E_IDENTIFIERS, 0 },
+        { "auth_results", E_AUTH, 0 },
+        { "extensions", E_R_EXTENSIONS, 0 },
+        { "extension", E_R_EXTENSIONS, 0 },
+};
+static const struct el_def in_row[] = {
+        { "source_ip", E_SOURCE_IP, F_LEAF },
+        { "count", E_COUNT, F_LEAF },
+        { "policy_evaluated", E_EVAL, 0 },
+};
+static const struct el_def in_evaluated[] = {
+        { "disposition", E_DISPOSITION, F_LEAF | F_LOWER },
+        { "dkim", E_EVAL_DKIM, F_LEAF | F_LOWER },
+        { "spf", E_EVAL_SPF, F_LEAF | F_LOWER },
+        { "reason", E_REASON, 0 },
+};
+static const struct el_def in_reason[] = {
+        { "type", E_R_TYPE, F_LEAF | F_LOWER },
+        { "comment", E_R_COMMENT, F_LEAF },
+};
+static const struct el_def in_identifiers[] = {
+        { "header_from", E_HEADER_FROM, F_LEAF },
+        { "envelope_from", E_ENV_FROM, F_LEAF },
+        { "envelope_to", E_ENV_TO, F_LEAF },
+};
+static const struct el_def in_auth[] = {
+        { "dkim", E_A_DKIM, 0 },
+        { "spf", E_A_SPF, 0 },
+};
+static const struct el_def in_auth_dkim[] = {
+        { "domain", E_AD_DOMAIN, F_LEAF },
+        { "selector", E_AD_SELECTOR, F_LEAF },
+        { "result", E_AD_RESULT, F_LEAF | F_LOWER },
+        { "human_result", E_AD_HUMAN, F_LEAF },
+};
+static const struct el_def in_auth_spf[] = {
+        { "domain", E_AS_DOMAIN, F_LEAF },
+        { "scope", E_AS_SCOPE, F_LEAF | F_LOWER },
+        { "result", E_AS_RESULT, F_LEAF | F_LOWER },
+        { "human_result", E_AS_HUMAN, F_LEAF },
+};
+
+#define KIDS(x) { x, ELEMENTSOF(x) }
+static const struct {
+        const struct el_def *defs;
+        size_t n;
+} schema[_E_MAX] = {
+        [E_NONE] = KIDS(in_root),
+        [E_FEEDBACK] = KIDS(in_feedback),
+        [E_METADATA] = KIDS(in_metadata),
+        [E_DATE_RANGE] = KIDS(in_date_range),
+        [E_POLICY] = KIDS(in_policy),
+        [E_RECORD] = KIDS(in_record),
+        [E_ROW] = KIDS(in_row),
+        [E_EVAL] = KIDS(in_evaluated),
+        [E_REASON] = KIDS(in_reason),
+        [E_IDENTIFIERS] = KIDS(in_identifiers),
+        [E_AUTH] = KIDS(in_auth),
+        [E_A_DKIM] = KIDS(in_auth_dkim),
+        [E_A_SPF] = KIDS(in_auth_spf),
 };
 
 /* what the node handlers tell the pump */
@@ -434,21 +478,36 @@ static int parse_time(const char *s, int64_t *out) {
         return 0;
 }
 
+/* dotted_quad - an IPv4 address as inet_ntop writes it (decimal octets, no leading zeros), into
+ * buf of at least INET_ADDRSTRLEN bytes; inet_ntop's own formatting goes through sprintf */
+static void dotted_quad(const unsigned char *bin, char *buf) {
+        char *p = buf;
+        int i;
+
+        for (i = 0; i < 4; i++) {
+                unsigned v = bin[i];
+
+                if (i > 0)
+                        *p++ = '.';
+                if (v >= 100)
+                        *p++ = (char) ('0' + v / 100);
+                if (v >= 10)
+                        *p++ = (char) ('0' + v / 10 % 10);
+                *p++ = (char) ('0' + v % 10);
+        }
+        *p = '\0';
+}
+
 /* canonical_ip - inet_pton as IPv4, then IPv6; the inet_ntop text in *out */
 static int canonical_ip(const char *s, char **out) {
         unsigned char bin[sizeof(struct in6_addr)];
         char buf[INET6_ADDRSTRLEN];
-        int af;
 
         if (!s)
                 return -EINVAL;
         if (inet_pton(AF_INET, s, bin) == 1)
-                af = AF_INET;
-        else if (inet_pton(AF_INET6, s, bin) == 1)
-                af = AF_INET6;
-        else
-                return -EINVAL;
-        if (!inet_ntop(af, bin, buf, sizeof buf))
+                dotted_quad(bin, buf);
+        else if (inet_pton(AF_INET6, s, bin) != 1 || !inet_ntop(AF_INET6, bin, buf, sizeof buf))
                 return -EINVAL;
         *out = strdup(buf);
         return *out ? 0 : -ENOMEM;
@@ -559,11 +618,12 @@ static int list_slot(struct dt_aggregate *a, void **arr, size_t n, size_t *cap, 
 
 /* lookup - the known element name under parent, or NULL */
 static const struct el_def *lookup(enum el parent, const char *name) {
+        const struct el_def *d = schema[parent].defs;
         size_t i;
 
-        for (i = 0; i < ELEMENTSOF(schema); i++)
-                if (schema[i].parent == parent && strcmp(schema[i].name, name) == 0)
-                        return &schema[i];
+        for (i = 0; i < schema[parent].n; i++)
+                if (d[i].name[0] == name[0] && strcmp(d[i].name, name) == 0)
+                        return &d[i];
         return NULL;
 }
 
@@ -894,7 +954,7 @@ static int on_element(struct dt_aggregate *a, int depth, struct dt_error *err) {
                                 a->skip_depth = 0;
                         return EV_NONE;
                 }
-                a->stack[0] = &schema[0];
+                a->stack[0] = &in_root[0];
                 return EV_NONE;
         }
 
@@ -1026,6 +1086,7 @@ static int read_error(struct dt_aggregate *a, struct dt_error *err) {
 /* pump - feed reader nodes to the handlers until a record is complete (1), the first record
  * starts (2, only when stop_at_start), or the document ends (0); <0 on error */
 static int pump(struct dt_aggregate *a, bool stop_at_start, struct dt_error *err) {
+        xmlNodePtr node;
         int r, type, depth, ev;
 
         for (;;) {
@@ -1044,7 +1105,13 @@ static int pump(struct dt_aggregate *a, bool stop_at_start, struct dt_error *err
                 if (r < 0)
                         return read_error(a, err);
 
-                type = xmlTextReaderNodeType(a->rd);
+                /* text is told apart here: xmlTextReaderNodeType() would look up the tree
+                 * for xml:space on every blank node, to name a difference we ignore */
+                node = xmlTextReaderCurrentNode(a->rd);
+                if (node && (node->type == XML_TEXT_NODE || node->type == XML_CDATA_SECTION_NODE))
+                        type = XML_READER_TYPE_TEXT;
+                else
+                        type = xmlTextReaderNodeType(a->rd);
                 depth = xmlTextReaderDepth(a->rd);
                 if (depth < 0)
                         return read_error(a, err);
