@@ -479,7 +479,7 @@ static int parse_time(const char *s, int64_t *out) {
 }
 
 /* dotted_quad - an IPv4 address as inet_ntop writes it (decimal octets, no leading zeros), into
- * buf of at least INET_ADDRSTRLEN bytes; inet_ntop's own formatting goes through sprintf */
+ * buf of at least INET_ADDRSTRLEN bytes (inet_ntop's own formatting goes through sprintf) */
 static void dotted_quad(const unsigned char *bin, char *buf) {
         char *p = buf;
         int i;
@@ -498,7 +498,52 @@ static void dotted_quad(const unsigned char *bin, char *buf) {
         *p = '\0';
 }
 
-/* canonical_ip - inet_pton as IPv4, then IPv6; the inet_ntop text in *out */
+/* colon_hex - an IPv6 address as glibc's inet_ntop writes it, into buf of at least
+ * INET6_ADDRSTRLEN bytes: lower-case hex words without leading zeros, the first longest run of
+ * two or more zero words as "::", and the last 32 bits dotted when the address is
+ * IPv4-compatible (::a.b.c.d) or IPv4-mapped (::ffff:a.b.c.d). Tested against inet_ntop. */
+static void colon_hex(const unsigned char *bin, char *buf) {
+        static const char hex[] = "0123456789abcdef";
+        int i, shift, run = -1, run_len = 0, cur = -1;
+        unsigned w[8];
+        char *p = buf;
+
+        for (i = 0; i < 8; i++) {
+                w[i] = (unsigned) bin[2 * i] << 8 | bin[2 * i + 1];
+                if (w[i] != 0)
+                        cur = -1;
+                else if (cur < 0)
+                        cur = i;
+                if (cur >= 0 && i - cur + 1 > run_len) {        /* the first one wins a tie */
+                        run = cur;
+                        run_len = i - cur + 1;
+                }
+        }
+        if (run_len < 2)
+                run = -1;
+        for (i = 0; i < 8; i++) {
+                if (run >= 0 && i >= run && i < run + run_len) {
+                        if (i == run)
+                                *p++ = ':';
+                        continue;
+                }
+                if (i > 0)
+                        *p++ = ':';
+                if (i == 6 && run == 0 && (run_len == 6 || (run_len == 5 && w[5] == 0xffff))) {
+                        dotted_quad(bin + 12, p);
+                        return;
+                }
+                for (shift = 12; shift > 0 && !(w[i] >> shift); shift -= 4)
+                        ;
+                for (; shift >= 0; shift -= 4)
+                        *p++ = hex[w[i] >> shift & 0xf];
+        }
+        if (run >= 0 && run + run_len == 8)
+                *p++ = ':';
+        *p = '\0';
+}
+
+/* canonical_ip - inet_pton as IPv4, then IPv6; the text inet_ntop would give in *out */
 static int canonical_ip(const char *s, char **out) {
         unsigned char bin[sizeof(struct in6_addr)];
         char buf[INET6_ADDRSTRLEN];
@@ -507,7 +552,9 @@ static int canonical_ip(const char *s, char **out) {
                 return -EINVAL;
         if (inet_pton(AF_INET, s, bin) == 1)
                 dotted_quad(bin, buf);
-        else if (inet_pton(AF_INET6, s, bin) != 1 || !inet_ntop(AF_INET6, bin, buf, sizeof buf))
+        else if (inet_pton(AF_INET6, s, bin) == 1)
+                colon_hex(bin, buf);
+        else
                 return -EINVAL;
         *out = strdup(buf);
         return *out ? 0 : -ENOMEM;

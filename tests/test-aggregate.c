@@ -2,6 +2,7 @@
  * (tests/data/aggregate/) and hostile documents built in the test
  *
  * Every expected value in the tables was read by hand from the XML file it names. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -940,6 +941,68 @@ START_TEST(hostile_source_ip_table)
 }
 END_TEST
 
+/* source_ip_as_inet_ntop - the canonical text of random addresses, written in long and
+ * upper-case forms, is what inet_ntop gives: IPv4 octets at every width, IPv6 with zero runs of
+ * every length and place (ties included), IPv4-mapped and IPv4-compatible addresses */
+START_TEST(source_ip_as_inet_ntop)
+{
+        enum { N = 4000 };
+        uint64_t rng = 0x9e3779b97f4a7c15u;
+        unsigned char bin[N][16];
+        bool v4[N];
+        const struct dt_record *rec;
+        size_t cap = N * 200 + 512, len = 0, i;
+        char *doc = malloc(cap), want[INET6_ADDRSTRLEN];
+        struct run x;
+        int k;
+
+        ck_assert_ptr_nonnull(doc);
+        len += (size_t) snprintf(doc, cap, "<feedback><report_metadata><report_id>i</report_id>"
+                                           "</report_metadata><policy_published><domain>i.example"
+                                           "</domain></policy_published>");
+        for (i = 0; i < N; i++) {
+                char ip[64];
+
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                v4[i] = i % 4 == 0;
+                for (k = 0; k < 16; k++)        /* bytes of 0, 1..9, 10..99 and 100..255 */
+                        bin[i][k] = (unsigned char) (rng >> (k * 4 % 64) & 3 ? rng >> (k * 3 % 61) : 0);
+                if (v4[i]) {
+                        snprintf(ip, sizeof ip, "%u.%u.%u.%u", bin[i][0], bin[i][1], bin[i][2], bin[i][3]);
+                } else {
+                        for (k = 0; k < 8; k++)         /* whole zero words, often */
+                                if (rng >> (40 + k) & 1)
+                                        bin[i][2 * k] = bin[i][2 * k + 1] = 0;
+                        if (i % 16 == 1 || i % 16 == 3) /* ::a.b.c.d and ::ffff:a.b.c.d */
+                                memset(bin[i], 0, 12);
+                        if (i % 16 == 3)
+                                bin[i][10] = bin[i][11] = 0xff;
+                        for (k = 0; k < 8; k++)         /* "0DB8:0000:..." */
+                                snprintf(ip + 5 * k, sizeof ip - 5 * (size_t) k, "%02X%02X:",
+                                         bin[i][2 * k], bin[i][2 * k + 1]);
+                        ip[39] = '\0';
+                }
+                len += (size_t) snprintf(doc + len, cap - len,
+                                         "<record><row><source_ip>%s</source_ip><count>1</count>"
+                                         "</row></record>", ip);
+        }
+        snprintf(doc + len, cap - len, "</feedback>");
+        run_str(&x, doc);
+        free(doc);
+        ck_assert_int_eq(run_open(&x, &dt_limits_default), 0);
+        for (i = 0; i < N; i++) {
+                ck_assert_int_eq(dt_aggregate_next(x.agg, &rec, &x.err), 1);
+                ck_assert_ptr_nonnull(inet_ntop(v4[i] ? AF_INET : AF_INET6, bin[i], want, sizeof want));
+                ck_assert_msg(strcmp(rec->source_ip, want) == 0, "record %zu: %s, inet_ntop %s", i,
+                              rec->source_ip, want);
+        }
+        ck_assert_int_eq(dt_aggregate_next(x.agg, &rec, &x.err), 0);
+        run_done(&x);
+}
+END_TEST
+
 /* repeat_doc - a report with one record holding n copies of unit inside at (a format with %s) */
 static void repeat_doc(struct run *x, const char *fmt, const char *unit, size_t n) {
         size_t ul = strlen(unit), cap = strlen(fmt) + ul * n + 1;
@@ -1300,6 +1363,7 @@ static Suite *aggregate_suite(void) {
         tcase_add_test(tc, hostile_huge_text);
         tcase_add_test(tc, hostile_counts_table);
         tcase_add_test(tc, hostile_source_ip_table);
+        tcase_add_test(tc, source_ip_as_inet_ntop);
         tcase_add_test(tc, hostile_caps);
         tcase_add_test(tc, hostile_record_limit);
         tcase_add_test(tc, hostile_markup);
