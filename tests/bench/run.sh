@@ -3,7 +3,7 @@
 #
 # 1. 4,000 generated aggregate reports (1-50 records): `dmarctrace parse` over the XML and over
 #    the same reports gzipped, against `xmllint --stream --noout` over the same XML files.
-#    Target: parse throughput >= 50% of xmllint's.
+#    Target: parse throughput >= 50% of xmllint's. Each time is the best of DT_BENCH_ROUNDS (3).
 # 2. bench-parse over a generated 1,000,000-record report: peak RSS must stay under 64 MB.
 # Run from the build folder (the Makefile does).
 set -eu
@@ -21,10 +21,21 @@ timed() {
         t0=$(now); "$@" >/dev/null; t1=$(now)
         awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
+# best DIR CMD... - the shortest of DT_BENCH_ROUNDS runs of CMD in DIR: the machine is shared,
+# and a neighbour's burst should not decide a ratio
+best() {
+        d=$1; shift; b=""
+        for i in $(seq "${DT_BENCH_ROUNDS:-3}"); do
+                t=$(cd "$d" && timed "$@")
+                b=$(awk -v a="$b" -v t="$t" 'BEGIN { print (a == "" || t < a) ? t : a }')
+        done
+        echo "$b"
+}
 cd "$T/xml"; set -- *; cd - >/dev/null
-t_xmllint=$(cd "$T/xml" && timed xmllint --stream --noout "$@")
-t_parse=$(cd "$T/xml" && timed "$OLDPWD/dmarctrace" parse "$@")
-t_parse_gz=$(cd "$T/gz" && timed "$OLDPWD/dmarctrace" parse $(ls))
+t_xmllint=$(best "$T/xml" xmllint --stream --noout "$@")
+t_parse=$(best "$T/xml" "$PWD/dmarctrace" parse "$@")
+cd "$T/gz"; set -- *; cd - >/dev/null
+t_parse_gz=$(best "$T/gz" "$PWD/dmarctrace" parse "$@")
 
 awk -v n="$N" -v b="$bytes" -v x="$t_xmllint" -v p="$t_parse" -v g="$t_parse_gz" 'BEGIN {
         printf "aggregate reports: %d files, %.1f MB of XML\n", n, b / 1e6
