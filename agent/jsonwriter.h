@@ -5,8 +5,8 @@
  * same json-c tree (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE): no spaces, '/' not
  * escaped, '"' '\\' \b \f \n \r \t escaped short, other bytes below 0x20 as \u00xx (lower-case
  * hex), everything else as is; strings made valid UTF-8 by dt_sanitize first, like
- * dt_json_string(). Commas are placed by the writer. Out of memory is sticky: later calls do
- * nothing and dt_jw_failed() says so. */
+ * dt_json_string(). Commas are placed by the writer. Out of memory (or nesting past
+ * DT_JW_DEPTH_MAX) leaves the text incomplete and is sticky: dt_jw_failed() says so. */
 #ifndef DT_JSONWRITER_H
 #define DT_JSONWRITER_H
 
