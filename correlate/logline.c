@@ -42,7 +42,16 @@ const char *dt_lineclass_name(enum dt_lineclass c) {
 /* dt_log_copy - sanitise into a fixed buffer, flag a cut */
 void dt_log_copy(char *dst, size_t cap, const char *s, size_t len, unsigned *flags) {
         bool trunc = false;
+        size_t i;
 
+        /* printable ASCII that fits is what dt_sanitize() would give back unchanged */
+        for (i = 0; i < len && s[i] >= 0x20 && s[i] < 0x7f; i++)
+                ;
+        if (i == len && len < cap) {
+                memcpy(dst, s, len);
+                dst[len] = '\0';
+                return;
+        }
         (void) dt_sanitize(s, len, dst, cap, &trunc);
         if (trunc && flags)
                 *flags |= DT_LR_TRUNCATED;
@@ -90,6 +99,20 @@ static bool hms(const char *s, struct tm *tm) {
         tm->tm_min = digits(s + 3, 2);
         tm->tm_sec = digits(s + 6, 2);
         return tm->tm_hour >= 0 && tm->tm_min >= 0 && tm->tm_sec >= 0;
+}
+
+/* utc_epoch - timegm() without the C library's normalisation and locking overhead:
+ * days from the civil date (proleptic Gregorian), linear in every field as timegm is */
+static int64_t utc_epoch(const struct tm *tm) {
+        int64_t y = (int64_t) tm->tm_year + 1900, m = tm->tm_mon + 1, era, yoe, doy, doe;
+
+        y -= m <= 2;
+        era = (y >= 0 ? y : y - 399) / 400;
+        yoe = y - era * 400;
+        doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + tm->tm_mday - 1;
+        doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        return (era * 146097 + doe - 719468) * 86400 + tm->tm_hour * 3600 + tm->tm_min * 60 +
+               tm->tm_sec;
 }
 
 static int64_t local_epoch(struct tm *tm) {
@@ -168,7 +191,7 @@ size_t dt_logtime_rfc3339(const char *s, size_t len, int64_t *out) {
         if (!ymd_hms(s, len, 'T', &tm))
                 return 0;
         i = frac(s, len, 19);
-        t = (int64_t) timegm(&tm);
+        t = utc_epoch(&tm);
         if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
                 *out = t;
                 return i + 1;
@@ -198,7 +221,7 @@ size_t dt_logtime_exim(const char *s, size_t len, int64_t *out) {
 
                 if (hh >= 0 && hh <= 23 && mm >= 0 && mm <= 59 &&
                     (i + 6 == len || s[i + 6] == ' ')) {
-                        *out = (int64_t) timegm(&tm) -
+                        *out = utc_epoch(&tm) -
                                (s[i + 1] == '+' ? 1 : -1) * (int64_t) (hh * 3600 + mm * 60);
                         return i + 6;
                 }
@@ -237,7 +260,7 @@ static bool zone_ok(const char *z, size_t n) {
 
 /* zone_epoch - tm (wall clock in zone z) to the epoch; false when the zone is unknown */
 static bool zone_epoch(struct tm *tm, const char *z, size_t n, int64_t *out) {
-        int64_t wall = (int64_t) timegm(tm), hour = wall / 3600;
+        int64_t wall = utc_epoch(tm), hour = wall / 3600;
         char *old = NULL;
         const char *o;
         char tzv[70];
@@ -307,7 +330,7 @@ size_t dt_logtime_php(const char *s, size_t len, int64_t *out, bool *tz_unknown)
                 zn++;
         *tz_unknown = false;
         if (!zone_epoch(&tm, z, zn, out)) {
-                *out = (int64_t) timegm(&tm);
+                *out = utc_epoch(&tm);
                 *tz_unknown = true;
         }
         return 21 + zn;
