@@ -165,7 +165,7 @@ static int journal_record(sd_journal *j, struct dt_logrec *rec) {
         if (strncmp(ident, "postfix", 7) == 0)
                 r = dt_postfix_parse(ident, ilen, msg, mlen, rec);
         else if (strncmp(ident, "exim", 4) == 0)
-                r = dt_exim_parse(msg, mlen, rec);
+                r = dt_exim_parse_text(msg, mlen, rec);
         else if ((php = memmem(msg, mlen, "mail() on [", 11)))
                 r = dt_phplog_parse(php, mlen - (size_t) (php - msg), rec);
         else

@@ -474,39 +474,14 @@ static bool ident_is(const char *id, size_t n, const char *pfx) {
         return n >= pl && memcmp(id, pfx, pl) == 0;
 }
 
-/* exim_body - optional "[pid] " then the Exim reader */
-static enum dt_lineclass exim_body(const char *s, size_t len, struct dt_logrec *rec) {
-        int r;
-
-        while (len > 0 && *s == ' ') {
-                s++;
-                len--;
-        }
-        if (len > 0 && *s == '[') {
-                const char *rb = memchr(s, ']', len < 24 ? len : 24);
-                int64_t pid = 0;
-
-                if (rb) {
-                        for (const char *q = s + 1; q < rb && *q >= '0' && *q <= '9'; q++)
-                                pid = pid * 10 + (*q - '0');
-                        rec->pid = pid;
-                        len -= (size_t) (rb + 1 - s);
-                        s = rb + 1;
-                        while (len > 0 && *s == ' ') {
-                                s++;
-                                len--;
-                        }
-                }
-        }
-        r = dt_exim_parse(s, len, rec);
+/* exim_class - a dt_exim_parse_text() result as a line class */
+static enum dt_lineclass exim_class(int r) {
         return r > 0 ? DT_LC_RECORD : r == 0 ? DT_LC_OTHER : DT_LC_MALFORMED;
 }
 
 /* message - dispatch a syslog message text on its ident */
 static enum dt_lineclass message(const char *ident, size_t ilen, const char *msg, size_t mlen,
                                  struct dt_logrec *rec) {
-        int64_t t;
-        size_t n;
         int r;
 
         if (dt_phplog_is_mail(msg, mlen)) {
@@ -517,16 +492,8 @@ static enum dt_lineclass message(const char *ident, size_t ilen, const char *msg
                 r = dt_postfix_parse(ident, ilen, msg, mlen, rec);
                 return r > 0 ? DT_LC_RECORD : r == 0 ? DT_LC_OTHER : DT_LC_MALFORMED;
         }
-        if (ident_is(ident, ilen, "exim")) {
-                /* journald-style: Exim's own stamp repeated in the message */
-                n = dt_logtime_exim(msg, mlen, &t);
-                if (n > 0) {
-                        rec->time = t;
-                        msg += n;
-                        mlen -= n;
-                }
-                return exim_body(msg, mlen, rec);
-        }
+        if (ident_is(ident, ilen, "exim"))
+                return exim_class(dt_exim_parse_text(msg, mlen, rec));
         return DT_LC_FOREIGN;
 }
 
@@ -569,7 +536,7 @@ static enum dt_lineclass classify(const char *line, size_t len, enum dt_logsrc s
         }
         if ((n = dt_logtime_exim(line, len, &t)) > 0) {
                 rec->time = t;
-                return exim_body(line + n, len - n, rec);
+                return exim_class(dt_exim_parse_text(line + n, len - n, rec));
         }
         /* "HOST IDENT[PID]: ..." with no stamp of its own (journal export) */
         rec->time = now;
