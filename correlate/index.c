@@ -7,10 +7,10 @@
  * the two rows both ways, so attribution can walk back to the original submission.
  *
  * Speed: a message's five to ten lines arrive within seconds, so records are first merged in
- * memory (a fixed table of DT_INDEX_PENDING_MAX messages, the same COALESCE rules) and each
- * message costs one lookup and one INSERT or UPDATE when the table is written out: when it
- * fills, and in dt_index_flush(), which the caller runs before its COMMIT. PHP calls go
- * straight in (one row per line anyway).
+ * memory (a fixed table of DT_INDEX_PENDING_MAX messages, ~1.5 MB, the same COALESCE rules) and
+ * each message costs one INSERT (plus a lookup and an UPDATE when its row is already there)
+ * when the table is written out: when it fills, and in dt_index_flush(), which the caller runs
+ * before its COMMIT. PHP calls go straight in (one row per line anyway).
  * SECURITY: record strings are already sanitised and capped (logline.h); they reach SQLite only
  * through bound parameters. Recipients per message are capped; the pending table is fixed;
  * retention pruning bounds the rest. */
