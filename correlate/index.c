@@ -23,6 +23,7 @@
 
 #define PENDING_SLOTS   (2 * DT_INDEX_PENDING_MAX)      /* open addressing, power of two */
 #define PENDING_RCPT    4       /* recipients held per pending message before it is written */
+#define STMT_CACHE_MAX  8       /* dt_index_stmt() statements: attribution's lookups */
 
 struct cwd_entry {
         int64_t pid, time;
@@ -70,6 +71,8 @@ struct dt_index {
         sqlite3_stmt *find, *del_msg, *del_rcpt, *ins, *upd, *rcpt, *rcpt_new, *php;
         struct cwd_entry cwd[DT_INDEX_CWD_MAX];
         size_t cwd_next;
+        struct { const char *sql; sqlite3_stmt *st; } cache[STMT_CACHE_MAX];
+        size_t n_cache;
         struct pending *pend;           /* DT_INDEX_PENDING_MAX */
         size_t n_pend;
         int16_t slot[PENDING_SLOTS];    /* index into pend, -1 free */
@@ -121,6 +124,8 @@ struct dt_index *dt_index_free(struct dt_index *idx) {
         sqlite3_finalize(idx->rcpt);
         sqlite3_finalize(idx->rcpt_new);
         sqlite3_finalize(idx->php);
+        for (size_t i = 0; i < idx->n_cache; i++)
+                sqlite3_finalize(idx->cache[i].st);
         free(idx->pend);
         free(idx);
         return NULL;
@@ -588,6 +593,24 @@ int dt_index_commit(struct dt_index *idx) {
         if (dt_index_flush(idx, &err) < 0)
                 return -EIO;
         return sqlite3_exec(idx->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+/* dt_index_stmt - prepared once per SQL text, by its address */
+sqlite3_stmt *dt_index_stmt(struct dt_index *idx, const char *sql) {
+        sqlite3_stmt *st;
+
+        for (size_t i = 0; i < idx->n_cache; i++)
+                if (idx->cache[i].sql == sql) {
+                        sqlite3_reset(idx->cache[i].st);
+                        sqlite3_clear_bindings(idx->cache[i].st);
+                        return idx->cache[i].st;
+                }
+        if (idx->n_cache == STMT_CACHE_MAX ||
+            sqlite3_prepare_v3(idx->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+                return NULL;
+        idx->cache[idx->n_cache].sql = sql;
+        idx->cache[idx->n_cache++].st = st;
+        return st;
 }
 
 sqlite3 *dt_index_db(const struct dt_index *idx) {

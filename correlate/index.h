@@ -75,6 +75,12 @@ int dt_index_sender_detail(struct dt_index *idx, int64_t from, int64_t to, int64
                            const char *sasl_username, const char *client_ip, const char *script,
                            char *mta, size_t cap, int64_t *script_line);
 
+/* dt_index_stmt - the statement for sql, prepared on first use and kept for the index's life:
+ * sql must be a string literal (the cache is keyed by its address; at most a few call sites).
+ * Returned reset with its bindings cleared; borrowed: the caller resets it when done (to end
+ * its read) and never finalizes it. NULL when it does not prepare or the cache is full. */
+sqlite3_stmt *dt_index_stmt(struct dt_index *idx, const char *sql);
+
 sqlite3 *dt_index_db(const struct dt_index *idx);       /* borrowed */
 int dt_index_php_window(const struct dt_index *idx);
 
