@@ -56,7 +56,7 @@ journal_entry() {
 n=$(($$ % 100000))
 ida=$(printf 'jA%04d-%011d-0001' $((n % 10000)) "$n")   # 23-character ids (Exim 4.97 and later)
 idb=$(printf 'jB%04d-%011d-0001' $((n % 10000)) "$n")
-now=$(date -u '+%Y-%m-%d %H:%M:%S')
+now=$(date '+%Y-%m-%d %H:%M:%S')             # Exim stamps in local time
 for m in a b; do
         if [ $m = a ]; then id=$ida; ident=exim4; pre="$now "; else id=$idb; ident=exim; pre="[3101] "; fi
         grep -F -e '[3001] ' -e '[3002] ' "$G/exim/mainlog" | cut -d' ' -f4- | while IFS= read -r msg; do
