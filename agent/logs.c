@@ -22,7 +22,8 @@
 #include "correlate/phplog.h"
 #include "correlate/postfix.h"
 
-#define CHUNK_LINES 5000        /* lines per transaction */
+#define CHUNK_LINES 20000       /* lines per transaction: each COMMIT is an fsync, ~15% of a
+                                 * 2M-line catch-up at 5000 lines; 20000 is ~30 ms of work */
 #define SOURCES_MAX 64
 
 enum src_kind { SRC_FILE, SRC_JOURNAL };
@@ -164,7 +165,7 @@ static int journal_record(sd_journal *j, struct dt_logrec *rec) {
         if (strncmp(ident, "postfix", 7) == 0)
                 r = dt_postfix_parse(ident, ilen, msg, mlen, rec);
         else if (strncmp(ident, "exim", 4) == 0)
-                r = dt_exim_parse(msg, mlen, rec);
+                r = dt_exim_parse_text(msg, mlen, rec);
         else if ((php = memmem(msg, mlen, "mail() on [", 11)))
                 r = dt_phplog_parse(php, mlen - (size_t) (php - msg), rec);
         else
@@ -249,6 +250,7 @@ static int read_file(struct dt_logs *l, struct source *s, uint64_t budget, uint6
 }
 
 int dt_logs_catch_up(struct dt_logs *l, uint64_t max_lines) {
+        struct dt_error err;
         uint64_t total = 0;
         bool more = false;
         unsigned i;
@@ -280,9 +282,12 @@ int dt_logs_catch_up(struct dt_logs *l, uint64_t max_lines) {
                         r = s->kind == SRC_FILE ? read_file(l, s, budget, &lines) :
                                                   read_journal(l, s, budget, &lines);
                         if (r >= 0)
+                                r = dt_index_flush(l->idx, &err);
+                        if (r >= 0)
                                 r = dt_store_commit(l->store);
                         if (r < 0) {
                                 dt_store_rollback(l->store);
+                                dt_index_discard(l->idx);
                                 /* the source's position is past what was committed: reopen it at
                                  * the saved cursor next time */
                                 if (s->kind == SRC_FILE)

@@ -135,17 +135,16 @@ static void fill_row(struct dt_attribution *a, sqlite3_stmt *s, int64_t *id, cha
 }
 
 /* find_row - the submission row for the headers; 1 found, 0 not, <0 error */
-static int find_row(sqlite3 *db, const struct dt_headers *h, int64_t hint, struct dt_attribution *a,
+static int find_row(struct dt_index *idx, const struct dt_headers *h, int64_t hint, struct dt_attribution *a,
                     int64_t *id, char **prev, char **proto, char **cwd, bool *oom) {
         sqlite3_stmt *s = NULL;
         int r, found = 0;
 
         if (h->message_id && h->message_id[0]) {
-                r = sqlite3_prepare_v2(db, "SELECT " MSG_COLS " FROM log_msg WHERE message_id = ?1"
-                                           " ORDER BY prev_queue_id IS NOT NULL,"
-                                           " abs(first_seen - ?2), first_seen LIMIT 1",
-                                       -1, &s, NULL);
-                if (r != SQLITE_OK)
+                s = dt_index_stmt(idx, "SELECT " MSG_COLS " FROM log_msg WHERE message_id = ?1"
+                                       " ORDER BY prev_queue_id IS NOT NULL,"
+                                       " abs(first_seen - ?2), first_seen LIMIT 1");
+                if (!s)
                         return -EIO;
                 sqlite3_bind_text(s, 1, h->message_id, -1, SQLITE_STATIC);
                 sqlite3_bind_int64(s, 2, hint);
@@ -155,14 +154,14 @@ static int find_row(sqlite3 *db, const struct dt_headers *h, int64_t hint, struc
                         a->evidence |= DT_EV_MESSAGE_ID;
                         found = 1;
                 }
-                sqlite3_finalize(s);
+                sqlite3_reset(s);         /* ends its read; the statement stays cached */
                 if (r != SQLITE_ROW && r != SQLITE_DONE)
                         return -EIO;
         }
         if (!found && h->local.queue_id && h->local.queue_id[0]) {
-                r = sqlite3_prepare_v2(db, "SELECT " MSG_COLS " FROM log_msg WHERE queue_id = ?1"
-                                           " ORDER BY abs(first_seen - ?2) LIMIT 1", -1, &s, NULL);
-                if (r != SQLITE_OK)
+                s = dt_index_stmt(idx, "SELECT " MSG_COLS " FROM log_msg WHERE queue_id = ?1"
+                                       " ORDER BY abs(first_seen - ?2) LIMIT 1");
+                if (!s)
                         return -EIO;
                 sqlite3_bind_text(s, 1, h->local.queue_id, -1, SQLITE_STATIC);
                 sqlite3_bind_int64(s, 2, hint);
@@ -172,15 +171,15 @@ static int find_row(sqlite3 *db, const struct dt_headers *h, int64_t hint, struc
                         a->evidence |= DT_EV_RECEIVED_QUEUE_ID;
                         found = 1;
                 }
-                sqlite3_finalize(s);
+                sqlite3_reset(s);
                 if (r != SQLITE_ROW && r != SQLITE_DONE)
                         return -EIO;
         }
         /* back through re-queues (content filter, local forward) to the submission */
         for (int hop = 0; found && *prev && hop < 8; hop++) {
-                r = sqlite3_prepare_v2(db, "SELECT " MSG_COLS " FROM log_msg WHERE mta = ?1"
-                                           " AND queue_id = ?2", -1, &s, NULL);
-                if (r != SQLITE_OK)
+                s = dt_index_stmt(idx, "SELECT " MSG_COLS " FROM log_msg WHERE mta = ?1"
+                                       " AND queue_id = ?2");
+                if (!s)
                         return -EIO;
                 sqlite3_bind_text(s, 1, a->mta ? a->mta : "", -1, SQLITE_TRANSIENT);
                 sqlite3_bind_text(s, 2, *prev, -1, SQLITE_TRANSIENT);
@@ -192,7 +191,7 @@ static int find_row(sqlite3 *db, const struct dt_headers *h, int64_t hint, struc
                         free(*prev);
                         *prev = NULL;
                 }
-                sqlite3_finalize(s);
+                sqlite3_reset(s);
                 if (r != SQLITE_ROW && r != SQLITE_DONE)
                         return -EIO;
         }
@@ -209,12 +208,11 @@ static int php_match(struct dt_index *idx, int64_t msg_id, const struct dt_heade
 
         if (h->to)
                 dt_log_first_addr(to, sizeof to, h->to, strlen(h->to));
-        r = sqlite3_prepare_v2(dt_index_db(idx),
-                               "SELECT time, script, line, subject FROM log_php"
+        s = dt_index_stmt(idx, "SELECT time, script, line, subject FROM log_php"
                                " WHERE time BETWEEN ?1 - ?2 AND ?1 + ?2 AND (rcpt = ?3 OR rcpt IN"
                                " (SELECT rcpt FROM log_rcpt WHERE msg = ?4))"
-                               " ORDER BY abs(time - ?1), id LIMIT 16", -1, &s, NULL);
-        if (r != SQLITE_OK)
+                               " ORDER BY abs(time - ?1), id LIMIT 16");
+        if (!s)
                 return -EIO;
         sqlite3_bind_int64(s, 1, t);
         sqlite3_bind_int(s, 2, dt_index_php_window(idx));
@@ -243,7 +241,7 @@ static int php_match(struct dt_index *idx, int64_t msg_id, const struct dt_heade
                 found = 1;
                 break;
         }
-        sqlite3_finalize(s);
+        sqlite3_reset(s);
         if (r != SQLITE_ROW && r != SQLITE_DONE)
                 return -EIO;
         return found;
@@ -283,7 +281,7 @@ int dt_correlate_message(struct dt_index *idx, const struct dt_headers *h, int64
         if (!hint && h->has_date)
                 hint = h->date;
 
-        r = find_row(dt_index_db(idx), h, hint, a, &id, &prev, &proto, &cwd, &oom);
+        r = find_row(idx, h, hint, a, &id, &prev, &proto, &cwd, &oom);
         if (r < 0)
                 return r;
         if (r > 0) {

@@ -216,3 +216,36 @@ int dt_exim_parse(const char *msg, size_t len, struct dt_logrec *rec) {
         }
         return 0;
 }
+
+/* dt_exim_parse_text - a mainlog line's text as syslog carries it */
+int dt_exim_parse_text(const char *msg, size_t len, struct dt_logrec *rec) {
+        int64_t t;
+        size_t n = dt_logtime_exim(msg, len, &t);
+
+        if (n > 0) {
+                rec->time = t;
+                msg += n;
+                len -= n;
+        }
+        while (len > 0 && *msg == ' ') {
+                msg++;
+                len--;
+        }
+        if (len > 0 && *msg == '[') {
+                const char *rb = memchr(msg, ']', len < 24 ? len : 24);
+                int64_t pid = 0;
+
+                if (rb) {
+                        for (const char *q = msg + 1; q < rb && *q >= '0' && *q <= '9'; q++)
+                                pid = pid * 10 + (*q - '0');
+                        rec->pid = pid;
+                        len -= (size_t) (rb + 1 - msg);
+                        msg = rb + 1;
+                        while (len > 0 && *msg == ' ') {
+                                msg++;
+                                len--;
+                        }
+                }
+        }
+        return dt_exim_parse(msg, len, rec);
+}

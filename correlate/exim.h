@@ -15,6 +15,11 @@
 /* dt_exim_parse - as dt_postfix_parse: 1 rec filled, 0 other Exim line, -EBADMSG */
 int dt_exim_parse(const char *msg, size_t len, struct dt_logrec *rec);
 
+/* dt_exim_parse_text - the same for a line's text after a syslog prefix or from the journal:
+ * Exim's own stamp first (syslog_timestamp, on by default; it sets rec->time) and "[pid] "
+ * (+pid with syslog_pid off; it sets rec->pid) are skipped when there */
+int dt_exim_parse_text(const char *msg, size_t len, struct dt_logrec *rec);
+
 /* dt_exim_is_id - 16- or 23-character Exim message id */
 bool dt_exim_is_id(const char *s, size_t len);
 

@@ -5,15 +5,25 @@
  * again long after its row was last touched is a recycled short id: the old row is dropped.
  * Re-queueing inside this host (an amavis/content-filter hop, a local forward, a bounce) links
  * the two rows both ways, so attribution can walk back to the original submission.
+ *
+ * Speed: a message's five to ten lines arrive within seconds, so records are first merged in
+ * memory (a fixed table of DT_INDEX_PENDING_MAX messages, ~1.5 MB, the same COALESCE rules) and
+ * each message costs one INSERT (plus a lookup and an UPDATE when its row is already there)
+ * when the table is written out: when it fills, and in dt_index_flush(), which the caller runs
+ * before its COMMIT. PHP calls go straight in (one row per line anyway).
  * SECURITY: record strings are already sanitised and capped (logline.h); they reach SQLite only
- * through bound parameters. Recipients per message are capped; retention pruning bounds the
- * rest. */
+ * through bound parameters. Recipients per message are capped; the pending table is fixed;
+ * retention pruning bounds the rest. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "correlate/index.h"
+
+#define PENDING_SLOTS   (2 * DT_INDEX_PENDING_MAX)      /* open addressing, power of two */
+#define PENDING_RCPT    4       /* recipients held per pending message before it is written */
+#define STMT_CACHE_MAX  8       /* dt_index_stmt() statements: attribution's lookups */
 
 struct cwd_entry {
         int64_t pid, time;
@@ -22,12 +32,50 @@ struct cwd_entry {
         bool used;
 };
 
+struct pend_rcpt {
+        char rcpt[DT_LOG_TOKEN_MAX];
+        char status[32];
+        char relay[DT_LOG_TOKEN_MAX];
+        int64_t time;
+};
+
+/* a message's merged records not yet written; "" and -1 mean "not said" (NULL in SQL) */
+struct pending {
+        char mta[DT_LOG_QID_MAX];       /* the row key: instance, or the MTA's name */
+        char queue_id[DT_LOG_QID_MAX];
+        char host[DT_LOG_TOKEN_MAX];    /* of the record that created it */
+        char instance[DT_LOG_QID_MAX];
+        char message_id[DT_LOG_TOKEN_MAX];
+        int64_t uid;
+        char user[DT_LOG_TOKEN_MAX];
+        char client_host[DT_LOG_TOKEN_MAX];
+        char client_ip[64];
+        char sasl_method[64];
+        char sasl_username[DT_LOG_TOKEN_MAX];
+        char protocol[64];
+        char env_from[DT_LOG_TOKEN_MAX];
+        int64_t size, nrcpt;
+        char subject[DT_LOG_TEXT_MAX];
+        char cwd[DT_LOG_TEXT_MAX];
+        char args[DT_LOG_TEXT_MAX];
+        char next_queue_id[DT_LOG_QID_MAX];
+        char prev_queue_id[DT_LOG_QID_MAX];
+        int64_t first, last;
+        struct pend_rcpt rc[PENDING_RCPT];
+        unsigned n_rc;
+};
+
 struct dt_index {
         sqlite3 *db;
         int php_window;
-        sqlite3_stmt *find, *del_msg, *del_rcpt, *ins, *upd, *rcpt, *php;
+        sqlite3_stmt *find, *del_msg, *del_rcpt, *ins, *upd, *rcpt, *rcpt_new, *php;
         struct cwd_entry cwd[DT_INDEX_CWD_MAX];
         size_t cwd_next;
+        struct { const char *sql; sqlite3_stmt *st; } cache[STMT_CACHE_MAX];
+        size_t n_cache;
+        struct pending *pend;           /* DT_INDEX_PENDING_MAX */
+        size_t n_pend;
+        int16_t slot[PENDING_SLOTS];    /* index into pend, -1 free */
 };
 
 static const char schema[] =
@@ -37,22 +85,31 @@ static const char schema[] =
         " client_host TEXT, client_ip TEXT, sasl_method TEXT, sasl_username TEXT,"
         " protocol TEXT, env_from TEXT, size INTEGER, nrcpt INTEGER, subject TEXT,"
         " cwd TEXT, args TEXT, next_queue_id TEXT, prev_queue_id TEXT,"
-        " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
-        " UNIQUE(mta, queue_id));"
+        " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
+        /* the key, queue id first so a Received hop's queue id alone finds its rows */
+        "CREATE UNIQUE INDEX IF NOT EXISTS log_msg_key ON log_msg(queue_id, mta);"
         "CREATE INDEX IF NOT EXISTS log_msg_message_id ON log_msg(message_id);"
         "CREATE INDEX IF NOT EXISTS log_msg_first_seen ON log_msg(first_seen);"
-        "CREATE INDEX IF NOT EXISTS log_msg_last_seen ON log_msg(last_seen);"
+        /* always read by msg: one B-tree keyed by it, no rowid */
         "CREATE TABLE IF NOT EXISTS log_rcpt ("
         " msg INTEGER NOT NULL, rcpt TEXT NOT NULL, status TEXT, relay TEXT,"
-        " time INTEGER NOT NULL, UNIQUE(msg, rcpt));"
+        " time INTEGER NOT NULL, PRIMARY KEY(msg, rcpt)) WITHOUT ROWID;"
+        /* the key starts with time: it serves the time-window lookups too */
         "CREATE TABLE IF NOT EXISTS log_php ("
         " id INTEGER PRIMARY KEY, time INTEGER NOT NULL, host TEXT, script TEXT NOT NULL,"
         " line INTEGER, rcpt TEXT, to_raw TEXT, subject TEXT, from_hdr TEXT,"
         " UNIQUE(time, script, line, rcpt, subject));"
-        "CREATE INDEX IF NOT EXISTS log_php_time ON log_php(time);";
+        /* indexes of earlier versions that cost every insert and served no query */
+        "DROP INDEX IF EXISTS log_msg_last_seen;"
+        "DROP INDEX IF EXISTS log_php_time;";
 
 static int dberr(struct dt_index *idx, struct dt_error *err, const char *what) {
         return dt_error_set(err, -EIO, DT_R_IO, -1, "%s: %s", what, sqlite3_errmsg(idx->db));
+}
+
+static void pending_clear(struct dt_index *idx) {
+        idx->n_pend = 0;
+        memset(idx->slot, 0xff, sizeof idx->slot);
 }
 
 /* dt_index_free - finalize statements; the db is the caller's */
@@ -65,10 +122,20 @@ struct dt_index *dt_index_free(struct dt_index *idx) {
         sqlite3_finalize(idx->ins);
         sqlite3_finalize(idx->upd);
         sqlite3_finalize(idx->rcpt);
+        sqlite3_finalize(idx->rcpt_new);
         sqlite3_finalize(idx->php);
+        for (size_t i = 0; i < idx->n_cache; i++)
+                sqlite3_finalize(idx->cache[i].st);
+        free(idx->pend);
         free(idx);
         return NULL;
 }
+
+/* the columns ins sets, in this order from ?3 (?1 and ?2 are mta and queue id); upd binds the
+ * same numbers (its key is ?1; it leaves ?2, host and instance alone) */
+#define MSG_SET_COLS "message_id, uid, user, client_host, client_ip, sasl_method, sasl_username," \
+                     " protocol, env_from, size, nrcpt, subject, cwd, args, next_queue_id," \
+                     " prev_queue_id, first_seen, last_seen, host, instance"
 
 /* dt_index_open - tables and statements */
 int dt_index_open(sqlite3 *db, int php_window, struct dt_index **out, struct dt_error *err) {
@@ -77,25 +144,28 @@ int dt_index_open(sqlite3 *db, int php_window, struct dt_index **out, struct dt_
                 { NULL, "SELECT id, last_seen FROM log_msg WHERE mta = ?1 AND queue_id = ?2" },
                 { NULL, "DELETE FROM log_msg WHERE id = ?1" },
                 { NULL, "DELETE FROM log_rcpt WHERE msg = ?1" },
-                { NULL, "INSERT INTO log_msg(mta, queue_id, host, instance, first_seen, last_seen)"
-                        " VALUES(?1, ?2, ?3, ?4, ?5, ?5)" },
-                { NULL, "UPDATE log_msg SET message_id = coalesce(?2, message_id),"
-                        " uid = coalesce(?3, uid), user = coalesce(?4, user),"
-                        " client_host = coalesce(?5, client_host), client_ip = coalesce(?6, client_ip),"
-                        " sasl_method = coalesce(?7, sasl_method),"
-                        " sasl_username = coalesce(?8, sasl_username),"
-                        " protocol = coalesce(?9, protocol), env_from = coalesce(?10, env_from),"
-                        " size = coalesce(?11, size), nrcpt = coalesce(?12, nrcpt),"
-                        " subject = coalesce(subject, ?13), cwd = coalesce(?14, cwd),"
-                        " args = coalesce(?15, args), next_queue_id = coalesce(?16, next_queue_id),"
-                        " prev_queue_id = coalesce(prev_queue_id, ?17),"
-                        " first_seen = min(first_seen, ?18), last_seen = max(last_seen, ?18)"
+                { NULL, "INSERT OR IGNORE INTO log_msg(mta, queue_id, " MSG_SET_COLS ") VALUES(?1, ?2, ?3,"
+                        " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+                        " ?19, ?20, ?21, ?22)" },
+                { NULL, "UPDATE log_msg SET message_id = coalesce(?3, message_id),"
+                        " uid = coalesce(?4, uid), user = coalesce(?5, user),"
+                        " client_host = coalesce(?6, client_host), client_ip = coalesce(?7, client_ip),"
+                        " sasl_method = coalesce(?8, sasl_method),"
+                        " sasl_username = coalesce(?9, sasl_username),"
+                        " protocol = coalesce(?10, protocol), env_from = coalesce(?11, env_from),"
+                        " size = coalesce(?12, size), nrcpt = coalesce(?13, nrcpt),"
+                        " subject = coalesce(subject, ?14), cwd = coalesce(?15, cwd),"
+                        " args = coalesce(?16, args), next_queue_id = coalesce(?17, next_queue_id),"
+                        " prev_queue_id = coalesce(prev_queue_id, ?18),"
+                        " first_seen = min(first_seen, ?19), last_seen = max(last_seen, ?20)"
                         " WHERE id = ?1" },
                 { NULL, "INSERT INTO log_rcpt(msg, rcpt, status, relay, time)"
                         " SELECT ?1, ?2, ?3, ?4, ?5"
                         " WHERE (SELECT count(*) FROM log_rcpt WHERE msg = ?1) < ?6"
                         " ON CONFLICT(msg, rcpt) DO UPDATE SET status = excluded.status,"
                         " relay = excluded.relay, time = excluded.time" },
+                { NULL, "INSERT INTO log_rcpt(msg, rcpt, status, relay, time)"
+                        " VALUES(?1, ?2, ?3, ?4, ?5)" },
                 { NULL, "INSERT OR IGNORE INTO log_php(time, host, script, line, rcpt, to_raw,"
                         " subject, from_hdr) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
         };
@@ -104,6 +174,10 @@ int dt_index_open(sqlite3 *db, int php_window, struct dt_index **out, struct dt_
         idx = calloc(1, sizeof *idx);
         if (!idx)
                 return dt_error_set(err, -ENOMEM, DT_R_NOMEM, -1, "out of memory");
+        idx->pend = calloc(DT_INDEX_PENDING_MAX, sizeof *idx->pend);
+        if (!idx->pend)
+                return dt_error_set(err, -ENOMEM, DT_R_NOMEM, -1, "out of memory");
+        pending_clear(idx);
         idx->db = db;
         idx->php_window = php_window > 0 ? php_window : 5;
         slots[0] = &idx->find;
@@ -112,7 +186,8 @@ int dt_index_open(sqlite3 *db, int php_window, struct dt_index **out, struct dt_
         slots[3] = &idx->ins;
         slots[4] = &idx->upd;
         slots[5] = &idx->rcpt;
-        slots[6] = &idx->php;
+        slots[6] = &idx->rcpt_new;
+        slots[7] = &idx->php;
         if (sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK)
                 return dberr(idx, err, "cannot create log tables");
         for (size_t i = 0; i < ELEMENTSOF(st); i++)
@@ -123,9 +198,10 @@ int dt_index_open(sqlite3 *db, int php_window, struct dt_index **out, struct dt_
         return 0;
 }
 
+/* the strings bound below live in the record or the pending table until the step is done */
 static void bind_text(sqlite3_stmt *s, int i, const char *v) {
         if (v && v[0])
-                sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
         else
                 sqlite3_bind_null(s, i);
 }
@@ -149,45 +225,186 @@ static const char *mta_name(enum dt_mta m) {
         return m == DT_MTA_EXIM ? "exim" : "postfix";
 }
 
-/* row - the row id for (mta instance, qid) at time t, created when missing or recycled */
-static int row(struct dt_index *idx, const struct dt_logrec *rec, const char *qid, int64_t *id) {
-        const char *inst = rec->instance[0] ? rec->instance : mta_name(rec->mta);
+/* find - the row id and last_seen of (mta, qid): 1 found, 0 not, -EIO */
+static int find(struct dt_index *idx, const char *mta, const char *qid, int64_t *id, int64_t *last) {
         int r;
 
-        sqlite3_bind_text(idx->find, 1, inst, -1, SQLITE_STATIC);
+        sqlite3_bind_text(idx->find, 1, mta, -1, SQLITE_STATIC);
         sqlite3_bind_text(idx->find, 2, qid, -1, SQLITE_STATIC);
         r = sqlite3_step(idx->find);
         if (r == SQLITE_ROW) {
-                int64_t rid = sqlite3_column_int64(idx->find, 0);
-                int64_t last = sqlite3_column_int64(idx->find, 1);
+                *id = sqlite3_column_int64(idx->find, 0);
+                *last = sqlite3_column_int64(idx->find, 1);
+        }
+        sqlite3_reset(idx->find);
+        sqlite3_clear_bindings(idx->find);
+        return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -EIO;
+}
 
-                sqlite3_reset(idx->find);
-                sqlite3_clear_bindings(idx->find);
-                if (rec->time - last <= DT_INDEX_REUSE_SECONDS) {
-                        *id = rid;
-                        return 0;
-                }
-                /* a recycled short queue id: the old message is long gone */
-                sqlite3_bind_int64(idx->del_rcpt, 1, rid);
-                sqlite3_bind_int64(idx->del_msg, 1, rid);
-                if (step_done(idx->del_rcpt) < 0 || step_done(idx->del_msg) < 0)
+/* bind_values - a pending message's columns, ?3..?20 of ins and upd */
+static void bind_values(sqlite3_stmt *s, const struct pending *p) {
+        bind_text(s, 3, p->message_id);
+        bind_num(s, 4, p->uid);
+        bind_text(s, 5, p->user);
+        bind_text(s, 6, p->client_host);
+        bind_text(s, 7, p->client_ip);
+        bind_text(s, 8, p->sasl_method);
+        bind_text(s, 9, p->sasl_username);
+        bind_text(s, 10, p->protocol);
+        bind_text(s, 11, p->env_from);
+        bind_num(s, 12, p->size);
+        bind_num(s, 13, p->nrcpt);
+        bind_text(s, 14, p->subject);
+        bind_text(s, 15, p->cwd);
+        bind_text(s, 16, p->args);
+        bind_text(s, 17, p->next_queue_id);
+        bind_text(s, 18, p->prev_queue_id);
+        sqlite3_bind_int64(s, 19, p->first);
+        sqlite3_bind_int64(s, 20, p->last);
+}
+
+/* insert - a new row for p: 1 and *id, 0 when (mta, queue id) is taken, -EIO */
+static int insert(struct dt_index *idx, const struct pending *p, int64_t *id) {
+        sqlite3_stmt *s = idx->ins;
+
+        sqlite3_bind_text(s, 1, p->mta, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, p->queue_id, -1, SQLITE_STATIC);
+        bind_values(s, p);
+        bind_text(s, 21, p->host);
+        bind_text(s, 22, p->instance);
+        if (step_done(s) < 0)
+                return -EIO;
+        if (sqlite3_changes(idx->db) == 0)
+                return 0;
+        *id = sqlite3_last_insert_rowid(idx->db);
+        return 1;
+}
+
+/* write_one - one pending message into a new row, or merged into its row (replacing it when
+ * the queue id was recycled), then its recipients */
+static int write_one(struct dt_index *idx, const struct pending *p) {
+        sqlite3_stmt *s;
+        int64_t id = 0, last = 0;
+        bool fresh;
+        int r;
+
+        /* most messages are new: try that first, look the row up only when it is there */
+        r = insert(idx, p, &id);
+        if (r < 0)
+                return r;
+        fresh = r > 0;
+        if (!fresh) {
+                if (find(idx, p->mta, p->queue_id, &id, &last) <= 0)
                         return -EIO;
-        } else {
-                sqlite3_reset(idx->find);
-                sqlite3_clear_bindings(idx->find);
-                if (r != SQLITE_DONE)
+                if (p->first - last > DT_INDEX_REUSE_SECONDS) {
+                        /* a recycled short queue id: the old message is long gone */
+                        sqlite3_bind_int64(idx->del_rcpt, 1, id);
+                        sqlite3_bind_int64(idx->del_msg, 1, id);
+                        if (step_done(idx->del_rcpt) < 0 || step_done(idx->del_msg) < 0 ||
+                            insert(idx, p, &id) <= 0)
+                                return -EIO;
+                        fresh = true;
+                } else {
+                        s = idx->upd;
+                        sqlite3_bind_int64(s, 1, id);
+                        bind_values(s, p);
+                        if (step_done(s) < 0)
+                                return -EIO;
+                }
+        }
+        /* a new row has no recipients yet: a plain insert; an old one may have them all */
+        for (unsigned i = 0; i < p->n_rc; i++) {
+                s = fresh ? idx->rcpt_new : idx->rcpt;
+                sqlite3_bind_int64(s, 1, id);
+                sqlite3_bind_text(s, 2, p->rc[i].rcpt, -1, SQLITE_STATIC);
+                bind_text(s, 3, p->rc[i].status);
+                bind_text(s, 4, p->rc[i].relay);
+                sqlite3_bind_int64(s, 5, p->rc[i].time);
+                if (!fresh)
+                        sqlite3_bind_int(s, 6, DT_INDEX_RCPT_MAX);
+                if (step_done(s) < 0)
                         return -EIO;
         }
-        sqlite3_bind_text(idx->ins, 1, inst, -1, SQLITE_STATIC);
-        sqlite3_bind_text(idx->ins, 2, qid, -1, SQLITE_STATIC);
-        bind_text(idx->ins, 3, rec->host);
-        bind_text(idx->ins, 4, rec->instance);
-        sqlite3_bind_int64(idx->ins, 5, rec->time);
-        if (step_done(idx->ins) < 0)
-                return -EIO;
-        *id = sqlite3_last_insert_rowid(idx->db);
         return 0;
 }
+
+/* dt_index_flush - write every pending message */
+int dt_index_flush(struct dt_index *idx, struct dt_error *err) {
+        for (size_t i = 0; i < idx->n_pend; i++)
+                if (write_one(idx, &idx->pend[i]) < 0) {
+                        pending_clear(idx);
+                        return dberr(idx, err, "cannot index log line");
+                }
+        pending_clear(idx);
+        return 0;
+}
+
+void dt_index_discard(struct dt_index *idx) {
+        pending_clear(idx);
+}
+
+static size_t key_hash(const char *mta, const char *qid) {
+        size_t h = 5381;
+
+        for (const char *c = mta; *c; c++)
+                h = h * 33 + (unsigned char) *c;
+        for (const char *c = qid; *c; c++)
+                h = h * 33 + (unsigned char) *c;
+        return h;
+}
+
+static void copy(char *dst, size_t cap, const char *src) {
+        size_t n = strnlen(src, cap - 1);
+
+        memcpy(dst, src, n);
+        dst[n] = '\0';
+}
+
+/* pending_get - the pending message (mta, qid) for a record at time t, added when missing; the
+ * table is written out first when it is full, or when the id was recycled while pending.
+ * NULL only on a database error. */
+static struct pending *pending_get(struct dt_index *idx, const struct dt_logrec *rec, const char *qid,
+                                   struct dt_error *err) {
+        const char *mta = rec->instance[0] ? rec->instance : mta_name(rec->mta);
+        size_t h = key_hash(mta, qid), i;
+        struct pending *p;
+
+        for (;;) {
+                for (i = h & (PENDING_SLOTS - 1); idx->slot[i] >= 0; i = (i + 1) & (PENDING_SLOTS - 1)) {
+                        p = &idx->pend[idx->slot[i]];
+                        if (strcmp(p->queue_id, qid) != 0 || strcmp(p->mta, mta) != 0)
+                                continue;
+                        if (rec->time - p->last <= DT_INDEX_REUSE_SECONDS)
+                                return p;
+                        break;          /* recycled: the old message goes first */
+                }
+                if (idx->slot[i] < 0 && idx->n_pend < DT_INDEX_PENDING_MAX)
+                        break;
+                if (dt_index_flush(idx, err) < 0)
+                        return NULL;
+        }
+        idx->slot[i] = (int16_t) idx->n_pend;
+        p = &idx->pend[idx->n_pend++];
+        copy(p->mta, sizeof p->mta, mta);
+        copy(p->queue_id, sizeof p->queue_id, qid);
+        copy(p->host, sizeof p->host, rec->host);
+        copy(p->instance, sizeof p->instance, rec->instance);
+        p->message_id[0] = p->user[0] = p->client_host[0] = p->client_ip[0] = '\0';
+        p->sasl_method[0] = p->sasl_username[0] = p->protocol[0] = p->env_from[0] = '\0';
+        p->subject[0] = p->cwd[0] = p->args[0] = p->next_queue_id[0] = p->prev_queue_id[0] = '\0';
+        p->uid = p->size = p->nrcpt = -1;
+        p->first = p->last = rec->time;
+        p->n_rc = 0;
+        return p;
+}
+
+/* set - a later record's value wins (COALESCE(new, old)) */
+static void set(char *dst, size_t cap, const char *v) {
+        if (v[0])
+                copy(dst, cap, v);
+}
+
+#define SET(p, field, v) set((p)->field, sizeof (p)->field, (v))
 
 /* local_relay - a re-queue inside this host: content filter on loopback, local forward */
 static bool local_relay(const struct dt_logrec *rec) {
@@ -217,11 +434,43 @@ static const struct cwd_entry *cwd_take(struct dt_index *idx, const struct dt_lo
         return best;
 }
 
-/* dt_index_add - upsert one record */
+/* add_rcpt - a delivery's recipient (lower-cased); the same recipient again takes the later
+ * status. 0, or <0 when writing out a full table failed. */
+static int add_rcpt(struct dt_index *idx, struct pending **pp, const struct dt_logrec *rec,
+                    struct dt_error *err) {
+        struct pending *p = *pp;
+        char low[DT_LOG_TOKEN_MAX];
+        struct pend_rcpt *rc = NULL;
+        size_t i;
+
+        for (i = 0; rec->to[i] && i + 1 < sizeof low; i++)
+                low[i] = (char) ((rec->to[i] >= 'A' && rec->to[i] <= 'Z') ? rec->to[i] + 32 : rec->to[i]);
+        low[i] = '\0';
+        for (i = 0; i < p->n_rc && !rc; i++)
+                if (strcmp(p->rc[i].rcpt, low) == 0)
+                        rc = &p->rc[i];
+        if (!rc && p->n_rc == PENDING_RCPT) {
+                /* a message with many recipients: write what it has, then go on */
+                if (dt_index_flush(idx, err) < 0)
+                        return -EIO;
+                p = *pp = pending_get(idx, rec, rec->queue_id, err);
+                if (!p)
+                        return -EIO;
+        }
+        if (!rc)
+                rc = &p->rc[p->n_rc++];
+        copy(rc->rcpt, sizeof rc->rcpt, low);
+        copy(rc->status, sizeof rc->status, rec->status);
+        copy(rc->relay, sizeof rc->relay, rec->relay);
+        rc->time = rec->time;
+        return 0;
+}
+
+/* dt_index_add - merge one record into the pending table */
 int dt_index_add(struct dt_index *idx, const struct dt_logrec *rec, struct dt_error *err) {
         const struct cwd_entry *cw = NULL;
-        sqlite3_stmt *u = idx->upd;
-        int64_t id;
+        struct pending *p;
+        bool requeue;
 
         switch (rec->kind) {
         case DT_LK_PHP_MAIL:
@@ -252,66 +501,55 @@ int dt_index_add(struct dt_index *idx, const struct dt_logrec *rec, struct dt_er
         }
         if (!rec->queue_id[0])
                 return 0;
-        if (row(idx, rec, rec->queue_id, &id) < 0)
-                return dberr(idx, err, "cannot index log line");
+        p = pending_get(idx, rec, rec->queue_id, err);
+        if (!p)
+                return -EIO;
         if (rec->kind == DT_LK_ARRIVAL && (rec->user[0] || strncmp(rec->protocol, "local", 5) == 0))
                 cw = cwd_take(idx, rec);
+        requeue = rec->kind == DT_LK_BOUNCE ||
+                  (rec->kind == DT_LK_DELIVERY && rec->mta == DT_MTA_POSTFIX && local_relay(rec));
 
-        sqlite3_bind_int64(u, 1, id);
-        bind_text(u, 2, rec->message_id);
-        bind_num(u, 3, rec->uid);
-        bind_text(u, 4, rec->user);
-        bind_text(u, 5, rec->client_host);
-        bind_text(u, 6, rec->client_ip);
-        bind_text(u, 7, rec->sasl_method);
-        bind_text(u, 8, rec->sasl_username);
-        bind_text(u, 9, rec->protocol);
+        if (rec->kind == DT_LK_DELIVERY && rec->to[0] && add_rcpt(idx, &p, rec, err) < 0)
+                return -EIO;
+        SET(p, message_id, rec->message_id);
+        if (rec->uid >= 0)
+                p->uid = rec->uid;
+        SET(p, user, rec->user);
+        SET(p, client_host, rec->client_host);
+        SET(p, client_ip, rec->client_ip);
+        SET(p, sasl_method, rec->sasl_method);
+        SET(p, sasl_username, rec->sasl_username);
+        SET(p, protocol, rec->protocol);
         if (rec->kind == DT_LK_QMGR || rec->kind == DT_LK_PICKUP || rec->kind == DT_LK_ARRIVAL)
-                bind_text(u, 10, rec->from);
-        bind_num(u, 11, rec->size);
-        bind_num(u, 12, rec->nrcpt);
-        bind_text(u, 13, rec->subject);
+                SET(p, env_from, rec->from);
+        if (rec->size >= 0)
+                p->size = rec->size;
+        if (rec->nrcpt >= 0)
+                p->nrcpt = rec->nrcpt;
+        if (!p->subject[0])
+                SET(p, subject, rec->subject);
         if (cw) {
-                bind_text(u, 14, cw->cwd);
-                bind_text(u, 15, cw->args);
+                SET(p, cwd, cw->cwd);
+                SET(p, args, cw->args);
         }
-        if (rec->kind == DT_LK_BOUNCE || (rec->kind == DT_LK_DELIVERY && rec->mta == DT_MTA_POSTFIX &&
-                                          local_relay(rec)))
-                bind_text(u, 16, rec->next_queue_id);
-        sqlite3_bind_int64(u, 18, rec->time);
-        if (step_done(u) < 0)
-                return dberr(idx, err, "cannot index log line");
+        if (requeue)
+                SET(p, next_queue_id, rec->next_queue_id);
+        if (rec->time < p->first)
+                p->first = rec->time;
+        if (rec->time > p->last)
+                p->last = rec->time;
 
-        if (rec->kind == DT_LK_DELIVERY && rec->to[0]) {
-                sqlite3_stmt *s = idx->rcpt;
-                char low[DT_LOG_TOKEN_MAX];
-                size_t i;
-
-                for (i = 0; rec->to[i] && i + 1 < sizeof low; i++)
-                        low[i] = (char) ((rec->to[i] >= 'A' && rec->to[i] <= 'Z') ? rec->to[i] + 32
-                                                                                 : rec->to[i]);
-                low[i] = '\0';
-                sqlite3_bind_int64(s, 1, id);
-                sqlite3_bind_text(s, 2, low, -1, SQLITE_STATIC);
-                bind_text(s, 3, rec->status);
-                bind_text(s, 4, rec->relay);
-                sqlite3_bind_int64(s, 5, rec->time);
-                sqlite3_bind_int(s, 6, DT_INDEX_RCPT_MAX);
-                if (step_done(s) < 0)
-                        return dberr(idx, err, "cannot index recipient");
-        }
         /* the row the message was re-queued as points back here */
-        if ((rec->kind == DT_LK_BOUNCE || (rec->kind == DT_LK_DELIVERY && rec->mta == DT_MTA_POSTFIX &&
-                                           local_relay(rec))) && rec->next_queue_id[0]) {
-                int64_t nid;
-
-                if (row(idx, rec, rec->next_queue_id, &nid) < 0)
-                        return dberr(idx, err, "cannot index re-queued message");
-                sqlite3_bind_int64(u, 1, nid);
-                sqlite3_bind_text(u, 17, rec->queue_id, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(u, 18, rec->time);
-                if (step_done(u) < 0)
-                        return dberr(idx, err, "cannot index re-queued message");
+        if (requeue && rec->next_queue_id[0]) {
+                p = pending_get(idx, rec, rec->next_queue_id, err);
+                if (!p)
+                        return -EIO;
+                if (!p->prev_queue_id[0])
+                        copy(p->prev_queue_id, sizeof p->prev_queue_id, rec->queue_id);
+                if (rec->time < p->first)
+                        p->first = rec->time;
+                if (rec->time > p->last)
+                        p->last = rec->time;
         }
         return 0;
 }
@@ -319,8 +557,10 @@ int dt_index_add(struct dt_index *idx, const struct dt_logrec *rec, struct dt_er
 /* dt_index_prune - retention */
 int dt_index_prune(struct dt_index *idx, int64_t before, uint64_t *n_deleted, struct dt_error *err) {
         static const char *const sql[] = {
-                "DELETE FROM log_rcpt WHERE msg IN (SELECT id FROM log_msg WHERE last_seen < ?1)",
-                "DELETE FROM log_msg WHERE last_seen < ?1",
+                /* last_seen >= first_seen: the first_seen index narrows the scan */
+                "DELETE FROM log_rcpt WHERE msg IN (SELECT id FROM log_msg"
+                " WHERE first_seen < ?1 AND last_seen < ?1)",
+                "DELETE FROM log_msg WHERE first_seen < ?1 AND last_seen < ?1",
                 "DELETE FROM log_php WHERE time < ?1",
         };
         uint64_t n = 0;
@@ -348,7 +588,29 @@ int dt_index_begin(struct dt_index *idx) {
 }
 
 int dt_index_commit(struct dt_index *idx) {
+        struct dt_error err;
+
+        if (dt_index_flush(idx, &err) < 0)
+                return -EIO;
         return sqlite3_exec(idx->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+/* dt_index_stmt - prepared once per SQL text, by its address */
+sqlite3_stmt *dt_index_stmt(struct dt_index *idx, const char *sql) {
+        sqlite3_stmt *st;
+
+        for (size_t i = 0; i < idx->n_cache; i++)
+                if (idx->cache[i].sql == sql) {
+                        sqlite3_reset(idx->cache[i].st);
+                        sqlite3_clear_bindings(idx->cache[i].st);
+                        return idx->cache[i].st;
+                }
+        if (idx->n_cache == STMT_CACHE_MAX ||
+            sqlite3_prepare_v3(idx->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+                return NULL;
+        idx->cache[idx->n_cache].sql = sql;
+        idx->cache[idx->n_cache++].st = st;
+        return st;
 }
 
 sqlite3 *dt_index_db(const struct dt_index *idx) {

@@ -42,7 +42,16 @@ const char *dt_lineclass_name(enum dt_lineclass c) {
 /* dt_log_copy - sanitise into a fixed buffer, flag a cut */
 void dt_log_copy(char *dst, size_t cap, const char *s, size_t len, unsigned *flags) {
         bool trunc = false;
+        size_t i;
 
+        /* printable ASCII that fits is what dt_sanitize() would give back unchanged */
+        for (i = 0; i < len && s[i] >= 0x20 && s[i] < 0x7f; i++)
+                ;
+        if (i == len && len < cap) {
+                memcpy(dst, s, len);
+                dst[len] = '\0';
+                return;
+        }
         (void) dt_sanitize(s, len, dst, cap, &trunc);
         if (trunc && flags)
                 *flags |= DT_LR_TRUNCATED;
@@ -90,6 +99,20 @@ static bool hms(const char *s, struct tm *tm) {
         tm->tm_min = digits(s + 3, 2);
         tm->tm_sec = digits(s + 6, 2);
         return tm->tm_hour >= 0 && tm->tm_min >= 0 && tm->tm_sec >= 0;
+}
+
+/* utc_epoch - timegm() without the C library's normalisation and locking overhead:
+ * days from the civil date (proleptic Gregorian), linear in every field as timegm is */
+static int64_t utc_epoch(const struct tm *tm) {
+        int64_t y = (int64_t) tm->tm_year + 1900, m = tm->tm_mon + 1, era, yoe, doy, doe;
+
+        y -= m <= 2;
+        era = (y >= 0 ? y : y - 399) / 400;
+        yoe = y - era * 400;
+        doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + tm->tm_mday - 1;
+        doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        return (era * 146097 + doe - 719468) * 86400 + tm->tm_hour * 3600 + tm->tm_min * 60 +
+               tm->tm_sec;
 }
 
 static int64_t local_epoch(struct tm *tm) {
@@ -168,7 +191,7 @@ size_t dt_logtime_rfc3339(const char *s, size_t len, int64_t *out) {
         if (!ymd_hms(s, len, 'T', &tm))
                 return 0;
         i = frac(s, len, 19);
-        t = (int64_t) timegm(&tm);
+        t = utc_epoch(&tm);
         if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
                 *out = t;
                 return i + 1;
@@ -198,7 +221,7 @@ size_t dt_logtime_exim(const char *s, size_t len, int64_t *out) {
 
                 if (hh >= 0 && hh <= 23 && mm >= 0 && mm <= 59 &&
                     (i + 6 == len || s[i + 6] == ' ')) {
-                        *out = (int64_t) timegm(&tm) -
+                        *out = utc_epoch(&tm) -
                                (s[i + 1] == '+' ? 1 : -1) * (int64_t) (hh * 3600 + mm * 60);
                         return i + 6;
                 }
@@ -237,7 +260,7 @@ static bool zone_ok(const char *z, size_t n) {
 
 /* zone_epoch - tm (wall clock in zone z) to the epoch; false when the zone is unknown */
 static bool zone_epoch(struct tm *tm, const char *z, size_t n, int64_t *out) {
-        int64_t wall = (int64_t) timegm(tm), hour = wall / 3600;
+        int64_t wall = utc_epoch(tm), hour = wall / 3600;
         char *old = NULL;
         const char *o;
         char tzv[70];
@@ -307,7 +330,7 @@ size_t dt_logtime_php(const char *s, size_t len, int64_t *out, bool *tz_unknown)
                 zn++;
         *tz_unknown = false;
         if (!zone_epoch(&tm, z, zn, out)) {
-                *out = (int64_t) timegm(&tm);
+                *out = utc_epoch(&tm);
                 *tz_unknown = true;
         }
         return 21 + zn;
@@ -451,39 +474,14 @@ static bool ident_is(const char *id, size_t n, const char *pfx) {
         return n >= pl && memcmp(id, pfx, pl) == 0;
 }
 
-/* exim_body - optional "[pid] " then the Exim reader */
-static enum dt_lineclass exim_body(const char *s, size_t len, struct dt_logrec *rec) {
-        int r;
-
-        while (len > 0 && *s == ' ') {
-                s++;
-                len--;
-        }
-        if (len > 0 && *s == '[') {
-                const char *rb = memchr(s, ']', len < 24 ? len : 24);
-                int64_t pid = 0;
-
-                if (rb) {
-                        for (const char *q = s + 1; q < rb && *q >= '0' && *q <= '9'; q++)
-                                pid = pid * 10 + (*q - '0');
-                        rec->pid = pid;
-                        len -= (size_t) (rb + 1 - s);
-                        s = rb + 1;
-                        while (len > 0 && *s == ' ') {
-                                s++;
-                                len--;
-                        }
-                }
-        }
-        r = dt_exim_parse(s, len, rec);
+/* exim_class - a dt_exim_parse_text() result as a line class */
+static enum dt_lineclass exim_class(int r) {
         return r > 0 ? DT_LC_RECORD : r == 0 ? DT_LC_OTHER : DT_LC_MALFORMED;
 }
 
 /* message - dispatch a syslog message text on its ident */
 static enum dt_lineclass message(const char *ident, size_t ilen, const char *msg, size_t mlen,
                                  struct dt_logrec *rec) {
-        int64_t t;
-        size_t n;
         int r;
 
         if (dt_phplog_is_mail(msg, mlen)) {
@@ -494,16 +492,8 @@ static enum dt_lineclass message(const char *ident, size_t ilen, const char *msg
                 r = dt_postfix_parse(ident, ilen, msg, mlen, rec);
                 return r > 0 ? DT_LC_RECORD : r == 0 ? DT_LC_OTHER : DT_LC_MALFORMED;
         }
-        if (ident_is(ident, ilen, "exim")) {
-                /* journald-style: Exim's own stamp repeated in the message */
-                n = dt_logtime_exim(msg, mlen, &t);
-                if (n > 0) {
-                        rec->time = t;
-                        msg += n;
-                        mlen -= n;
-                }
-                return exim_body(msg, mlen, rec);
-        }
+        if (ident_is(ident, ilen, "exim"))
+                return exim_class(dt_exim_parse_text(msg, mlen, rec));
         return DT_LC_FOREIGN;
 }
 
@@ -546,7 +536,7 @@ static enum dt_lineclass classify(const char *line, size_t len, enum dt_logsrc s
         }
         if ((n = dt_logtime_exim(line, len, &t)) > 0) {
                 rec->time = t;
-                return exim_body(line + n, len - n, rec);
+                return exim_class(dt_exim_parse_text(line + n, len - n, rec));
         }
         /* "HOST IDENT[PID]: ..." with no stamp of its own (journal export) */
         rec->time = now;

@@ -269,9 +269,109 @@ START_TEST(pixelpark_index)
 }
 END_TEST
 
+/* add_line - one Postfix line (RFC 3339 stamp) into the index */
+static void add_line(struct dt_index *ix, const char *line) {
+        struct dt_error err = {0};
+        struct dt_logrec rec;
+
+        ck_assert_int_eq(dt_logline_parse(line, strlen(line), DT_SRC_SYSLOG, DT_GEN_DAY0,
+                                          &dt_limits_default, &rec, NULL), DT_LC_RECORD);
+        ck_assert_int_eq(dt_index_add(ix, &rec, &err), 0);
+}
+
+/* the in-memory merge: a table that fills mid-transaction, a message with more recipients than
+ * it holds per message, a queue id recycled while pending, a discarded batch */
+START_TEST(pending_merge)
+{
+        struct dt_error err = {0};
+        char line[512];
+
+        ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+        ck_assert_int_eq(dt_index_open(db, 5, &idx, &err), 0);
+        ck_assert_int_eq(dt_index_begin(idx), 0);
+        add_line(idx, "2026-03-09T10:00:00Z web1 postfix/pickup[1]: 4AAAA00001: uid=33 from=<a@b.example>");
+        /* more messages than the table holds, each with a recipient, between that message's lines */
+        for (unsigned i = 0; i < DT_INDEX_PENDING_MAX + 44; i++) {
+                snprintf(line, sizeof line, "2026-03-09T10:00:01Z web1 postfix/cleanup[2]: 4BBB%06X:"
+                         " message-id=<m%u@b.example>", i, i);
+                add_line(idx, line);
+                snprintf(line, sizeof line, "2026-03-09T10:00:02Z web1 postfix/smtp[3]: 4BBB%06X:"
+                         " to=<r%u@c.example>, relay=mx.c.example[192.0.2.1]:25, status=sent (ok)", i, i);
+                add_line(idx, line);
+                if (i % 30 == 0) {
+                        snprintf(line, sizeof line, "2026-03-09T10:00:03Z web1 postfix/smtp[3]: 4AAAA00001:"
+                                 " to=<R%u@D.example>, relay=mx.d.example[192.0.2.2]:25, status=deferred"
+                                 " (busy)", i / 30);
+                        add_line(idx, line);
+                }
+        }
+        add_line(idx, "2026-03-09T10:05:00Z web1 postfix/smtp[3]: 4AAAA00001: to=<r0@d.example>,"
+                      " relay=mx.d.example[192.0.2.2]:25, status=sent (ok)");
+        add_line(idx, "2026-03-09T10:05:00Z web1 postfix/cleanup[2]: 4AAAA00001: message-id=<first@b.example>");
+        /* the same short id four days later: another message */
+        add_line(idx, "2026-03-13T10:00:00Z web1 postfix/pickup[1]: 4AAAA00001: uid=1001 from=<n@b.example>");
+        add_line(idx, "2026-03-13T10:00:00Z web1 postfix/cleanup[2]: 4AAAA00001: message-id=<second@b.example>");
+        ck_assert_int_eq(dt_index_commit(idx), 0);
+
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg"), 1 + DT_INDEX_PENDING_MAX + 44);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg m JOIN log_rcpt r ON r.msg = m.id"
+                                   " WHERE m.queue_id LIKE '4BBB%' AND r.rcpt = 'r' ||"
+                                   " substr(m.message_id, 2, instr(m.message_id, '@') - 2) ||"
+                                   " '@c.example'"), DT_INDEX_PENDING_MAX + 44);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg WHERE queue_id = '4AAAA00001'"), 1);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg WHERE queue_id = '4AAAA00001'"
+                                   " AND uid = 1001 AND message_id = 'second@b.example'"
+                                   " AND env_from = 'n@b.example' AND first_seen = 1773396000"), 1);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_rcpt r JOIN log_msg m ON m.id = r.msg"
+                                   " WHERE m.queue_id = '4AAAA00001'"), 0);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg WHERE message_id = 'first@b.example'"), 0);
+
+        /* the first generation alone, in its own transaction: ten recipients, r0 sent */
+        ck_assert_int_eq(dt_index_prune(idx, INT64_MAX, NULL, &err), 0);
+        ck_assert_int_eq(dt_index_begin(idx), 0);
+        add_line(idx, "2026-03-09T10:00:00Z web1 postfix/pickup[1]: 4AAAA00001: uid=33 from=<a@b.example>");
+        for (unsigned i = 0; i < 10; i++) {
+                snprintf(line, sizeof line, "2026-03-09T10:00:03Z web1 postfix/smtp[3]: 4AAAA00001:"
+                         " to=<R%u@D.example>, relay=mx.d.example[192.0.2.2]:25, status=deferred (busy)", i);
+                add_line(idx, line);
+        }
+        add_line(idx, "2026-03-09T10:05:00Z web1 postfix/smtp[3]: 4AAAA00001: to=<r0@d.example>,"
+                      " relay=mx.d.example[192.0.2.2]:25, status=sent (ok)");
+        ck_assert_int_eq(dt_index_commit(idx), 0);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_rcpt"), 10);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_rcpt WHERE rcpt = 'r0@d.example'"
+                                   " AND status = 'sent' AND time = 1773050700"), 1);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg WHERE uid = 33 AND"
+                                   " first_seen = 1773050400 AND last_seen = 1773050700"), 1);
+
+        /* a discarded batch leaves nothing behind */
+        ck_assert_int_eq(dt_index_begin(idx), 0);
+        add_line(idx, "2026-03-09T11:00:00Z web1 postfix/pickup[1]: 4CCCC00001: uid=33 from=<a@b.example>");
+        dt_index_discard(idx);
+        ck_assert_int_eq(dt_index_commit(idx), 0);
+        ck_assert_int_eq(count(db, "SELECT count(*) FROM log_msg WHERE queue_id = '4CCCC00001'"), 0);
+
+        /* a Received hop's queue id alone is an index lookup, not a scan */
+        {
+                sqlite3_stmt *s = NULL;
+                const char *detail;
+
+                ck_assert_int_eq(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT id FROM log_msg"
+                                                        " WHERE queue_id = 'X'", -1, &s, NULL), SQLITE_OK);
+                ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+                detail = (const char *) sqlite3_column_text(s, 3);
+                ck_assert_msg(detail && strstr(detail, "USING COVERING INDEX log_msg_key"), "plan: %s",
+                              detail ? detail : "(null)");
+                sqlite3_finalize(s);
+        }
+        teardown_scenario();
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("index");
         TCase *tc = tcase_create("scenario"), *tp = tcase_create("pixelpark");
+        TCase *tm = tcase_create("pending");
         char cmd[64];  /* the directory name, kept for the cleanup below */
         int r;
 
@@ -289,6 +389,8 @@ int main(void) {
         tcase_add_test(tp, pixelpark_index);
         suite_add_tcase(s, tc);
         suite_add_tcase(s, tp);
+        tcase_add_test(tm, pending_merge);
+        suite_add_tcase(s, tm);
         r = dt_test_main(s);
         (void) snprintf(cmd, sizeof cmd, "%s", dir);
         /* remove the scenario: fixed names, no shell */

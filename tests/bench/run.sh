@@ -91,3 +91,26 @@ cs1=$(awk '/^voluntary_ctxt_switches/ { print $2 }' /proc/$apid/status)
 cpu1=$(awk '{ print $14 + $15 }' /proc/$apid/stat)
 kill $apid; wait $apid 2>/dev/null
 echo "idle agent over ${DT_BENCH_IDLE_SECONDS:-30} s: $((cs1 - cs0)) wake-ups, $((cpu1 - cpu0)) clock ticks of CPU"
+
+# 6. the mail-log index at a busy host's size: a generated 2,000,000-line Postfix log plus its
+#    PHP mail.log, indexed through the agent's log reader into a store, against
+#    `grep -c 'message-id='` over the same two files (target <= 20x grep's time); then 10,000
+#    dt_correlate_message() lookups (by Message-ID, and by a Received hop's queue id), each
+#    answer checked (target < 1 ms each). grep writes to a file: with stdout on /dev/null GNU
+#    grep stops at the first match.
+NL=${DT_BENCH_LOG_LINES:-2000000}
+mkdir "$T/idx"
+tests/bench/bench-index gen "$T/idx" "$NL" >/dev/null
+t_grep=$(t0=$(now); grep -c 'message-id=' "$T/idx/mail.log" "$T/idx/php.log" >"$T/grep.out"; t1=$(now)
+         awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+out=$(tests/bench/bench-index run "$T/idx" "${DT_BENCH_LOOKUPS:-10000}")
+echo "$out" | awk -v g="$t_grep" -v nl="$NL" '
+        /^lines=/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } s = v["seconds"]
+                printf "log index: %d Postfix lines + %d PHP lines (%d records)\n", nl, v["lines"] - nl, v["records"]
+                printf "  grep -c message-id=  %9.0f lines/s\n", v["lines"] / g
+                printf "  index (parse+store)  %9.0f lines/s   time ratio to grep %.1fx (target <= 20)\n", v["lines"] / s, s / g }
+        /^lookups=/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+                printf "  dt_correlate_message: %d lookups (%d by queue id): mean %.0f us, p99 %.0f us, max %.0f us\n",
+                       v["lookups"], v["by_queue_id"], v["mean_us"], v["p99_us"], v["max_us"]
+                printf "  most CPU time of one lookup %.0f us (target < 1000 us each; wall-clock outliers\n", v["cpu_max_us"]
+                printf "  are other processes taking the CPU)\n" }'
