@@ -47,6 +47,7 @@ enum dt_event {
  * by ',' */
 #define DT_F_POLICY_DOMAIN          "DMARCTRACE_POLICY_DOMAIN"
 #define DT_F_REPORT_ORG             "DMARCTRACE_REPORT_ORG"     /* as claimed by the report */
+#define DT_F_SENDER_AUTH            "DMARCTRACE_SENDER_AUTH"    /* local A-R verdict (authres.h) */
 #define DT_F_REPORT_ID              "DMARCTRACE_REPORT_ID"
 #define DT_F_PERIOD_BEGIN           "DMARCTRACE_PERIOD_BEGIN"
 #define DT_F_PERIOD_END             "DMARCTRACE_PERIOD_END"
