@@ -26,6 +26,7 @@
 #include "agent/pipeline.h"
 #include "agent/worker.h"
 #include "correlate/attribute.h"
+#include "report/authres.h"
 
 /* Messages share one transaction (one fsync) up to this many or this long, then commit and move */
 #define PIPELINE_BATCH_MAX 64
@@ -78,6 +79,7 @@ struct job {
         int64_t rowid;
         uint64_t pass, fail, own, idx;
         char seed[1024];
+        char sender_auth[DT_AUTHRES_MAX];       /* the local A-R verdict on the message */
 };
 
 /* rfc3339 - t as "YYYY-MM-DDTHH:MM:SSZ", or "" when missing */
@@ -216,6 +218,7 @@ static int on_aggregate_end(void *userdata, const struct dt_worker_report *fin) 
         const struct dt_field f[] = {
                 { DT_F_POLICY_DOMAIN, domain },
                 { DT_F_REPORT_ORG, org },
+                { DT_F_SENDER_AUTH, j->sender_auth },
                 { DT_F_REPORT_ID, rid },
                 { DT_F_PERIOD_BEGIN, rfc3339(begin, t1, sizeof t1) },
                 { DT_F_PERIOD_END, rfc3339(end, t2, sizeof t2) },
@@ -379,6 +382,7 @@ static int on_failure(void *userdata, const struct dt_failure *f, const char *ke
                 { DT_F_RECEIVED_HOPS, o ? u64(o->n_received, hops, sizeof hops) : NULL },
                 { DT_F_OWN_HOST, own ? "true" : "false" },
                 { DT_F_INPUT_PATH, j->path },
+                { DT_F_SENDER_AUTH, j->sender_auth },
         };
         (void) snprintf(msg, sizeof msg, "failure-report: %.100s %.40s from %.60s, Message-ID <%.200s>, "
                         "Subject '%.120s'%s", domain ? domain : "?",
@@ -573,7 +577,7 @@ static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, con
 
 int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *name) {
         _cleanup_free_ char *buf = NULL;
-        struct job j = { .p = p, .name = name };
+        struct job j = { .p = p, .name = name, .sender_auth = DT_AUTHRES_UNKNOWN };
         char outcome[32];
         struct dt_error err;
         size_t len = 0;
@@ -597,6 +601,11 @@ int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *n
         }
         if (r < 0 && dt_maildir_error_is_transient(r))
                 return r;
+        k = r < 0 ? 0 : dt_authres_verdict(buf, len, &p->cfg->limits,
+                                           (const char *const *) p->cfg->trusted_authserv_ids,
+                                           p->cfg->n_trusted_authserv_ids, j.sender_auth);
+        if (k < 0)
+                return k;
 
         if (!dt_store_in_transaction(p->store)) {
                 k = dt_store_begin(p->store);
