@@ -119,6 +119,10 @@ static const char *const fields_agent_state[] = {
         DT_F_STATE, DT_F_VERSION, DT_F_PROCESSED_COUNT, DT_F_REJECTED_COUNT, DT_F_BACKLOG_COUNT,
         DT_F_REASON, DT_F_ERROR_MESSAGE, NULL,
 };
+static const char *const fields_failure_rollup[] = {
+        DT_F_PERIOD_BEGIN, DT_F_PERIOD_END, DT_F_REPORT_COUNT, DT_F_SUPPRESSED_COUNT,
+        DT_F_SUPPRESSED_BY_DOMAIN, NULL,
+};
 static const char *const fields_common[] = { DT_F_EVENT, DT_F_EVENT_ID, DT_F_TRUNCATED, NULL };
 
 static const struct dt_event_info event_table[_DT_EVENT_MAX] = {
@@ -140,6 +144,8 @@ static const struct dt_event_info event_table[_DT_EVENT_MAX] = {
                                       fields_input_rejected },
         [DT_EVENT_AGENT_STATE] = { "agent-state", DT_MSGID_AGENT_STATE, LOG_INFO,
                                    fields_agent_state },
+        [DT_EVENT_FAILURE_ROLLUP] = { "failure-rollup", DT_MSGID_FAILURE_ROLLUP, LOG_NOTICE,
+                                      fields_failure_rollup },
 };
 
 const struct dt_event_info *dt_event_info(enum dt_event ev) {

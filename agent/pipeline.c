@@ -26,6 +26,7 @@
 #include "agent/pipeline.h"
 #include "agent/worker.h"
 #include "correlate/attribute.h"
+#include "agent/rollup.h"
 #include "report/authres.h"
 
 /* Messages share one transaction (one fsync) up to this many or this long, then commit and move */
@@ -62,6 +63,7 @@ struct dt_pipeline {
         size_t n_pending;
         uint64_t batch_start;           /* CLOCK_MONOTONIC usec of the batch's first message */
         struct dt_error deferred;       /* why the last message was deferred */
+        struct dt_rollup *rollup;       /* failure-report events under a flood */
 };
 
 /* one message being processed */
@@ -389,7 +391,9 @@ static int on_failure(void *userdata, const struct dt_failure *f, const char *ke
                         f->feedback_type ? f->feedback_type : "non-arf", f->source_ip ? f->source_ip : "?",
                         o && o->message_id ? o->message_id : "?", o && o->subject ? o->subject : "",
                         own ? " [this host]" : "");
-        r = dt_emit(p->em, DT_EVENT_FAILURE_REPORT, key, msg, fields, ELEMENTSOF(fields));
+        /* under a flood the report is counted for the next failure-rollup instead */
+        r = dt_rollup_admit(p->rollup, mono_usec(), time(NULL), domain) ?
+            dt_emit(p->em, DT_EVENT_FAILURE_REPORT, key, msg, fields, ELEMENTSOF(fields)) : 0;
         if (r < 0)
                 return j->fatal = r;
         r = trace(j, f, domain, own, key);
@@ -474,6 +478,8 @@ out:
         for (i = 0; i < p->n_pending; i++)
                 free(p->pending[i].name);
         p->n_pending = 0;
+        if (r == 0)     /* a failed rollup keeps its window open for the next flush */
+                (void) dt_rollup_emit(p->rollup, p->em, mono_usec(), false);
         return r;
 }
 
@@ -632,8 +638,10 @@ int dt_pipeline_new(const struct dt_config *cfg, struct dt_store *store, struct 
                     struct dt_detect *det, struct dt_pipeline **out) {
         struct dt_pipeline *p = calloc(1, sizeof *p);
 
-        if (!p)
+        if (!p || dt_rollup_new(mono_usec(), &p->rollup) < 0) {
+                free(p);
                 return -ENOMEM;
+        }
         p->cfg = cfg;
         p->store = store;
         p->em = em;
@@ -666,6 +674,8 @@ struct dt_pipeline *dt_pipeline_free(struct dt_pipeline *p) {
         dt_store_rollback(p->store);
         for (i = 0; i < p->n_pending; i++)
                 free(p->pending[i].name);
+        (void) dt_rollup_emit(p->rollup, p->em, mono_usec(), true);    /* the last window */
+        dt_rollup_free(p->rollup);
         free(p);
         return NULL;
 }
