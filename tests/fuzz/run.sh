@@ -11,8 +11,9 @@
 #   DT_CORPUS         the shared corpus (default: $DT_SRCDIR/../shared/corpus)
 #   CC                clang (default: clang)
 #
-# Each harness is built from the tree's own sources (report/*.c, agent/parse.c, conf/config.c)
-# with -fsanitize=fuzzer,address,undefined, seeded with the shared corpus and tests/data, and
+# Each harness is built from the tree's own sources (report/*.c, agent/parse.c, conf/config.c,
+# the correlate/ line readers) with -fsanitize=fuzzer,address,undefined, seeded with the shared
+# corpus and tests/data, and
 # run with -rss_limit_mb=512 -timeout=10 and a -max_len that suits its format. Prints TAP: one
 # line per harness with the number of executions. A crash (or leak, timeout, out-of-memory)
 # fails the harness, and the input that caused it is copied to
