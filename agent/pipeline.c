@@ -24,9 +24,9 @@
 #include <time.h>
 
 #include "agent/pipeline.h"
+#include "agent/rollup.h"
 #include "agent/worker.h"
 #include "correlate/attribute.h"
-#include "agent/rollup.h"
 #include "report/authres.h"
 
 /* Messages share one transaction (one fsync) up to this many or this long, then commit and move */
