@@ -84,7 +84,7 @@ struct event {
 static const char *const fields_aggregate_report[] = {
         DT_F_POLICY_DOMAIN, DT_F_REPORT_ORG, DT_F_REPORT_ID, DT_F_PERIOD_BEGIN, DT_F_PERIOD_END,
         DT_F_RECORD_COUNT, DT_F_MESSAGE_COUNT, DT_F_PASS_COUNT, DT_F_FAIL_COUNT,
-        DT_F_OWN_HOST_COUNT, DT_F_COMPLETE, DT_F_INPUT_PATH, NULL,
+        DT_F_OWN_HOST_COUNT, DT_F_COMPLETE, DT_F_INPUT_PATH, DT_F_SENDER_AUTH, NULL,
 };
 static const char *const fields_aggregate_record[] = {
         DT_F_POLICY_DOMAIN, DT_F_REPORT_ORG, DT_F_REPORT_ID, DT_F_SOURCE_IP, DT_F_MESSAGE_COUNT,
@@ -96,7 +96,7 @@ static const char *const fields_failure_report[] = {
         DT_F_ORIGINAL_MAIL_FROM, DT_F_ORIGINAL_RCPT_TO, DT_F_ARRIVAL_DATE, DT_F_DELIVERY_RESULT,
         DT_F_EMAIL_MESSAGE_ID, DT_F_EMAIL_FROM_ADDRESS, DT_F_EMAIL_TO_ADDRESS, DT_F_EMAIL_SUBJECT,
         DT_F_EMAIL_DATE, DT_F_PHP_ORIGINATING_SCRIPT, DT_F_X_MAILER, DT_F_RECEIVED_HOPS,
-        DT_F_OWN_HOST, DT_F_INPUT_PATH, NULL,
+        DT_F_OWN_HOST, DT_F_INPUT_PATH, DT_F_SENDER_AUTH, NULL,
 };
 static const char *const fields_attribution[] = {
         DT_F_POLICY_DOMAIN, DT_F_HOST_NAME, DT_F_HOST_IP, DT_F_MTA, DT_F_EMAIL_LOCAL_ID,
@@ -119,6 +119,10 @@ static const char *const fields_agent_state[] = {
         DT_F_STATE, DT_F_VERSION, DT_F_PROCESSED_COUNT, DT_F_REJECTED_COUNT, DT_F_BACKLOG_COUNT,
         DT_F_REASON, DT_F_ERROR_MESSAGE, NULL,
 };
+static const char *const fields_failure_rollup[] = {
+        DT_F_PERIOD_BEGIN, DT_F_PERIOD_END, DT_F_REPORT_COUNT, DT_F_SUPPRESSED_COUNT,
+        DT_F_SUPPRESSED_BY_DOMAIN, NULL,
+};
 static const char *const fields_common[] = { DT_F_EVENT, DT_F_EVENT_ID, DT_F_TRUNCATED, NULL };
 
 static const struct dt_event_info event_table[_DT_EVENT_MAX] = {
@@ -140,6 +144,8 @@ static const struct dt_event_info event_table[_DT_EVENT_MAX] = {
                                       fields_input_rejected },
         [DT_EVENT_AGENT_STATE] = { "agent-state", DT_MSGID_AGENT_STATE, LOG_INFO,
                                    fields_agent_state },
+        [DT_EVENT_FAILURE_ROLLUP] = { "failure-rollup", DT_MSGID_FAILURE_ROLLUP, LOG_NOTICE,
+                                      fields_failure_rollup },
 };
 
 const struct dt_event_info *dt_event_info(enum dt_event ev) {

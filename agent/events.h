@@ -23,6 +23,7 @@ enum dt_event {
         DT_EVENT_FAILURE_SURGE,
         DT_EVENT_INPUT_REJECTED,
         DT_EVENT_AGENT_STATE,
+        DT_EVENT_FAILURE_ROLLUP,
         _DT_EVENT_MAX,
         _DT_EVENT_INVALID = -EINVAL,
 };
@@ -37,6 +38,7 @@ enum dt_event {
 #define DT_MSGID_FAILURE_SURGE    "5da749c6c49c4dfa99005f62adf8ff4a"
 #define DT_MSGID_INPUT_REJECTED   "880f13b6f5504ff69dfd13105a98bde3"
 #define DT_MSGID_AGENT_STATE      "acb2e071211a4f37b25a3664914350c8"
+#define DT_MSGID_FAILURE_ROLLUP   "76ebd6ccd3a249fa9919bae6ff613693"
 
 /* Fields every event carries, set by dt_emit() itself; callers may not pass them */
 #define DT_F_EVENT                  "DMARCTRACE_EVENT"          /* the event name below */
@@ -47,6 +49,7 @@ enum dt_event {
  * by ',' */
 #define DT_F_POLICY_DOMAIN          "DMARCTRACE_POLICY_DOMAIN"
 #define DT_F_REPORT_ORG             "DMARCTRACE_REPORT_ORG"     /* as claimed by the report */
+#define DT_F_SENDER_AUTH            "DMARCTRACE_SENDER_AUTH"    /* local A-R verdict (authres.h) */
 #define DT_F_REPORT_ID              "DMARCTRACE_REPORT_ID"
 #define DT_F_PERIOD_BEGIN           "DMARCTRACE_PERIOD_BEGIN"
 #define DT_F_PERIOD_END             "DMARCTRACE_PERIOD_END"
@@ -111,6 +114,9 @@ enum dt_event {
 #define DT_F_PROCESSED_COUNT        "DMARCTRACE_PROCESSED_COUNT"
 #define DT_F_REJECTED_COUNT         "DMARCTRACE_REJECTED_COUNT"
 #define DT_F_BACKLOG_COUNT          "DMARCTRACE_BACKLOG_COUNT"
+#define DT_F_REPORT_COUNT           "DMARCTRACE_REPORT_COUNT"   /* reports stored in a window */
+#define DT_F_SUPPRESSED_COUNT       "DMARCTRACE_SUPPRESSED_COUNT"      /* ... with no own event */
+#define DT_F_SUPPRESSED_BY_DOMAIN   "DMARCTRACE_SUPPRESSED_BY_DOMAIN"  /* "d=N,...,other=N" */
 
 struct dt_event_info {
         const char *name;               /* DMARCTRACE_EVENT value, e.g. "aggregate-report" */

@@ -24,8 +24,10 @@
 #include <time.h>
 
 #include "agent/pipeline.h"
+#include "agent/rollup.h"
 #include "agent/worker.h"
 #include "correlate/attribute.h"
+#include "report/authres.h"
 
 /* Messages share one transaction (one fsync) up to this many or this long, then commit and move */
 #define PIPELINE_BATCH_MAX 64
@@ -61,6 +63,7 @@ struct dt_pipeline {
         size_t n_pending;
         uint64_t batch_start;           /* CLOCK_MONOTONIC usec of the batch's first message */
         struct dt_error deferred;       /* why the last message was deferred */
+        struct dt_rollup *rollup;       /* failure-report events under a flood */
 };
 
 /* one message being processed */
@@ -78,6 +81,7 @@ struct job {
         int64_t rowid;
         uint64_t pass, fail, own, idx;
         char seed[1024];
+        char sender_auth[DT_AUTHRES_MAX];       /* the local A-R verdict on the message */
 };
 
 /* rfc3339 - t as "YYYY-MM-DDTHH:MM:SSZ", or "" when missing */
@@ -216,6 +220,7 @@ static int on_aggregate_end(void *userdata, const struct dt_worker_report *fin) 
         const struct dt_field f[] = {
                 { DT_F_POLICY_DOMAIN, domain },
                 { DT_F_REPORT_ORG, org },
+                { DT_F_SENDER_AUTH, j->sender_auth },
                 { DT_F_REPORT_ID, rid },
                 { DT_F_PERIOD_BEGIN, rfc3339(begin, t1, sizeof t1) },
                 { DT_F_PERIOD_END, rfc3339(end, t2, sizeof t2) },
@@ -379,13 +384,16 @@ static int on_failure(void *userdata, const struct dt_failure *f, const char *ke
                 { DT_F_RECEIVED_HOPS, o ? u64(o->n_received, hops, sizeof hops) : NULL },
                 { DT_F_OWN_HOST, own ? "true" : "false" },
                 { DT_F_INPUT_PATH, j->path },
+                { DT_F_SENDER_AUTH, j->sender_auth },
         };
         (void) snprintf(msg, sizeof msg, "failure-report: %.100s %.40s from %.60s, Message-ID <%.200s>, "
                         "Subject '%.120s'%s", domain ? domain : "?",
                         f->feedback_type ? f->feedback_type : "non-arf", f->source_ip ? f->source_ip : "?",
                         o && o->message_id ? o->message_id : "?", o && o->subject ? o->subject : "",
                         own ? " [this host]" : "");
-        r = dt_emit(p->em, DT_EVENT_FAILURE_REPORT, key, msg, fields, ELEMENTSOF(fields));
+        /* under a flood the report is counted for the next failure-rollup instead */
+        r = dt_rollup_admit(p->rollup, mono_usec(), time(NULL), domain) ?
+            dt_emit(p->em, DT_EVENT_FAILURE_REPORT, key, msg, fields, ELEMENTSOF(fields)) : 0;
         if (r < 0)
                 return j->fatal = r;
         r = trace(j, f, domain, own, key);
@@ -470,6 +478,8 @@ out:
         for (i = 0; i < p->n_pending; i++)
                 free(p->pending[i].name);
         p->n_pending = 0;
+        if (r == 0)     /* a failed rollup keeps its window open for the next flush */
+                (void) dt_rollup_emit(p->rollup, p->em, mono_usec(), false);
         return r;
 }
 
@@ -573,7 +583,7 @@ static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, con
 
 int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *name) {
         _cleanup_free_ char *buf = NULL;
-        struct job j = { .p = p, .name = name };
+        struct job j = { .p = p, .name = name, .sender_auth = DT_AUTHRES_UNKNOWN };
         char outcome[32];
         struct dt_error err;
         size_t len = 0;
@@ -597,6 +607,11 @@ int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *n
         }
         if (r < 0 && dt_maildir_error_is_transient(r))
                 return r;
+        k = r < 0 ? 0 : dt_authres_verdict(buf, len, &p->cfg->limits,
+                                           (const char *const *) p->cfg->trusted_authserv_ids,
+                                           p->cfg->n_trusted_authserv_ids, j.sender_auth);
+        if (k < 0)
+                return k;
 
         if (!dt_store_in_transaction(p->store)) {
                 k = dt_store_begin(p->store);
@@ -623,8 +638,10 @@ int dt_pipeline_new(const struct dt_config *cfg, struct dt_store *store, struct 
                     struct dt_detect *det, struct dt_pipeline **out) {
         struct dt_pipeline *p = calloc(1, sizeof *p);
 
-        if (!p)
+        if (!p || dt_rollup_new(mono_usec(), &p->rollup) < 0) {
+                free(p);
                 return -ENOMEM;
+        }
         p->cfg = cfg;
         p->store = store;
         p->em = em;
@@ -657,6 +674,8 @@ struct dt_pipeline *dt_pipeline_free(struct dt_pipeline *p) {
         dt_store_rollback(p->store);
         for (i = 0; i < p->n_pending; i++)
                 free(p->pending[i].name);
+        (void) dt_rollup_emit(p->rollup, p->em, mono_usec(), true);    /* the last window */
+        dt_rollup_free(p->rollup);
         free(p);
         return NULL;
 }

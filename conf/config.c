@@ -120,6 +120,7 @@ static const struct key keys[] = {
         GROUP("identity"),
         LISTKEY("identity.hostnames", hostnames, LK_HOSTNAME),
         LISTKEY("identity.addresses", addresses, LK_ADDRESS),
+        LISTKEY("identity.trusted_authserv_ids", trusted_authserv_ids, LK_HOSTNAME),
         GROUP("logs"),
         LISTKEY("logs.postfix", logs_postfix, LK_LOG),
         LISTKEY("logs.exim", logs_exim, LK_LOG),
@@ -910,6 +911,7 @@ struct dt_config *dt_config_free(struct dt_config *c) {
         free(c->state_dir);
         free_list(c->hostnames, c->n_hostnames);
         free_list(c->addresses, c->n_addresses);
+        free_list(c->trusted_authserv_ids, c->n_trusted_authserv_ids);
         free_list(c->logs_postfix, c->n_logs_postfix);
         free_list(c->logs_exim, c->n_logs_exim);
         free_list(c->logs_php_mail, c->n_logs_php_mail);

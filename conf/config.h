@@ -62,6 +62,9 @@ struct dt_config {
         size_t n_hostnames;
         char **addresses;               /* identity.addresses: IPv4/IPv6, as written */
         size_t n_addresses;
+        char **trusted_authserv_ids;    /* identity.trusted_authserv_ids: whose
+                                         * Authentication-Results a report's SENDER_AUTH quotes */
+        size_t n_trusted_authserv_ids;
 
         char **logs_postfix;            /* logs.postfix: "journal" and/or absolute paths */
         size_t n_logs_postfix;

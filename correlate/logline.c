@@ -392,6 +392,7 @@ bool dt_log_is_queue_id(const char *s, size_t len) {
 /* dt_log_first_addr - the first address of a To: text, lower-cased */
 void dt_log_first_addr(char *dst, size_t cap, const char *s, size_t len) {
         const char *lt, *b, *e, *comma;
+        char low[DT_LOG_TOKEN_MAX] = "";
         size_t n;
 
         dst[0] = '\0';
@@ -415,16 +416,19 @@ void dt_log_first_addr(char *dst, size_t cap, const char *s, size_t len) {
         if (!memchr(b, '@', (size_t) (e - b)))
                 return;
         n = (size_t) (e - b);
-        if (n >= cap)
+        if (n >= cap || n >= sizeof low)
                 return;         /* a cut address would match the wrong one */
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char) b[i];
 
                 if (c < 0x21 || c == 0x7f)
                         return;
-                dst[i] = (char) tolower(c);
+                low[i] = (char) tolower(c);
         }
-        dst[n] = '\0';
+        /* bytes past ASCII (SMTPUTF8) are kept only when the sanitiser leaves them as they are:
+         * invalid UTF-8 or a bidi control makes no address, not a changed one */
+        if (dt_sanitize(low, n, dst, cap, NULL) != n || memcmp(dst, low, n) != 0)
+                dst[0] = '\0';
 }
 
 /* syslog_prefix - " HOST IDENT[PID]: " after a stamp; sets host, ident, pid and *msg */

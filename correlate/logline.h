@@ -161,7 +161,7 @@ bool dt_log_is_queue_id(const char *s, size_t len);
 bool dt_log_num(const char *v, size_t n, int64_t *out);
 
 /* dt_log_first_addr - the first mail address in a To: text ("A <a@b>, c@d" gives "a@b"),
- * lower-cased; "" when none */
+ * lower-cased; "" when none, or when it would not survive dt_sanitize() unchanged */
 void dt_log_first_addr(char *dst, size_t cap, const char *s, size_t len);
 
 #endif

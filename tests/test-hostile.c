@@ -1,5 +1,6 @@
 /* test-hostile.c - the hostile-input catalogue (../shared/HOSTILE.md items 6-38 and 40) run
- * through the real pipeline, dt_parse_buffer(), one forked child per item
+ * through the real pipeline, dt_parse_buffer(), one forked child per item; item 42 (hostile
+ * mail-log lines) through the log reader, the line classifier and the index the same way
  *
  * Each fixture comes from tests/gen-hostile.c (included below, so the catalogue and its tests
  * cannot drift apart) and is built in memory, then handed to a child process. The child runs
@@ -33,6 +34,9 @@
 #include <libxml/parser.h>
 
 #include "agent/parse.h"
+#include "correlate/index.h"
+#include "correlate/logfile.h"
+#include "correlate/logline.h"
 #include "report/headers.h"
 #include "report/sanitize.h"
 #include "tests/testutil.h"
@@ -1345,6 +1349,263 @@ START_TEST(item_01_02_read_file_bounds)
 }
 END_TEST
 
+/* ---- 42: hostile mail-log lines, through the reader, the classifier and the index ---- */
+
+#define LOG_RSS_KB (64L * 1024)         /* a log pass: at most 64 MiB of peak RSS growth */
+#define LOG_NOW 1795000000              /* 2026-11-18: "now" for syslog's missing year */
+
+/* what the child that read the log saw */
+struct logrun {
+        uint64_t too_long, lines, records, malformed;
+        uint64_t index_rows;
+        long rss_start_kb;
+        int rc;
+        bool done;
+};
+
+/* log_put - append s[0..n) to fd */
+static void log_put(int fd, const void *s, size_t n) {
+        ck_assert_int_eq(write(fd, s, n), (ssize_t) n);
+}
+
+/* log_line - append a Postfix line for queue id qid with text msg (n bytes, may hold NUL) */
+static void log_line(int fd, const char *svc, const char *qid, const char *msg, size_t n, bool nl) {
+        char pfx[128];
+        int k = snprintf(pfx, sizeof pfx, "Nov 17 10:00:00 mx postfix/%s[42]: %s: ", svc, qid);
+
+        ck_assert(k > 0 && (size_t) k < sizeof pfx);
+        log_put(fd, pfx, (size_t) k);
+        log_put(fd, msg, n);
+        if (nl)
+                log_put(fd, "\n", 1);
+}
+
+/* log_build - the item 42 log at path: a 100 KB Message-ID (past the 16 KiB line cap), a 10 KB
+ * one (under the cap, too long for the index), ANSI and NUL inside from=<>, invalid UTF-8, a
+ * single line of huge_bytes (a hole in a sparse file: the test costs no disk and no memory, and
+ * the reader still reads every byte), and a last line with no newline */
+static void log_build(const char *path, uint64_t huge_bytes) {
+        static const char ansi_from[] = "uid=33 from=<a\x1b[2J\x1b]0;t\ab\0\x9b" "c@x.example>";
+        static const char bad_utf8[] = "from=<\xff\xfe\xc0\xaf\xed\xa0\x80@y.example>, size=9, nrcpt=1";
+        static const char subject[] = "info: header Subject: \x1b[31mred\r\tPRIORITY=0 \xe2\x80\xae"
+                                      "gnp.exe from mx[192.0.2.1]; from=<a@x.example> to=<b@z>";
+        static const char last[] = "from=<last@w.example>, size=1, nrcpt=1 (queue active)";
+        size_t big = 100u * 1024, mid = 10u * 1024;
+        char *id = malloc(big + 32);
+        off_t end;
+        int fd;
+
+        ck_assert_ptr_nonnull(id);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        ck_assert_int_ge(fd, 0);
+        log_line(fd, "pickup", "AAAAA11111", ansi_from, sizeof ansi_from - 1, true);
+        memcpy(id, "message-id=<", 12);
+        memset(id + 12, 'm', big);
+        memcpy(id + 12 + big, "@x.example>", 11);
+        log_line(fd, "cleanup", "AAAAA11111", id, 12 + big + 11, true);
+        memcpy(id + 12 + mid, "@x.example>", 11);
+        log_line(fd, "cleanup", "BBBBB22222", id, 12 + mid + 11, true);
+        log_line(fd, "cleanup", "AAAAA11111", "message-id=<ok@x.example>", 25, true);
+        log_line(fd, "qmgr", "BBBBB22222", bad_utf8, sizeof bad_utf8 - 1, true);
+        log_line(fd, "cleanup", "BBBBB22222", subject, sizeof subject - 1, true);
+        log_line(fd, "cleanup", "CCCCC33333", "message-id=<", 12, false);
+        end = lseek(fd, 0, SEEK_END);
+        ck_assert_int_eq(ftruncate(fd, end + (off_t) huge_bytes), 0);
+        ck_assert_int_eq(lseek(fd, 0, SEEK_END), end + (off_t) huge_bytes);
+        log_put(fd, ">\n", 2);
+        log_line(fd, "qmgr", "CCCCC33333", last, sizeof last - 1, false);
+        ck_assert_int_eq(close(fd), 0);
+        free(id);
+}
+
+/* log_child - read path into an index in the store at db_path, under the item's bounds */
+static void log_child(int fd, const char *path, const char *db_path) {
+        static struct logrun o;
+        struct dt_logfile *lf = NULL;
+        struct dt_index *idx = NULL;
+        struct dt_error err;
+        struct dt_logrec rec;
+        struct rusage ru;
+        sqlite3 *db = NULL;
+        const char *l;
+        size_t n;
+        int r;
+
+        alarm(item_seconds());
+        getrusage(RUSAGE_SELF, &ru);
+        o.rss_start_kb = ru.ru_maxrss;
+        if (sqlite3_open(db_path, &db) != SQLITE_OK || dt_index_open(db, 60, &idx, &err) < 0 ||
+            dt_logfile_open(path, NULL, 0, DT_LOGFILE_ONESHOT, &dt_limits_default, &lf, &err) < 0)
+                _exit(3);
+        if (!UNDER_ASAN && !RUNNING_ON_VALGRIND) {
+                long vm = vm_kb();
+                struct rlimit rl;
+
+                if (vm > 0) {
+                        rl.rlim_cur = rl.rlim_max = (rlim_t) (vm + LOG_RSS_KB) * 1024;
+                        (void) setrlimit(RLIMIT_AS, &rl);
+                }
+        }
+        (void) dt_index_begin(idx);
+        while ((r = dt_logfile_next(lf, &l, &n)) == 1) {
+                enum dt_lineclass c = dt_logline_parse(l, n, DT_SRC_SYSLOG, LOG_NOW,
+                                                       &dt_limits_default, &rec, NULL);
+
+                o.lines++;
+                o.malformed += c == DT_LC_MALFORMED;
+                if (c == DT_LC_RECORD) {
+                        o.records++;
+                        if (dt_index_add(idx, &rec, &err) < 0)
+                                _exit(5);
+                }
+        }
+        o.rc = r;
+        if (dt_index_commit(idx) < 0)
+                _exit(6);
+        o.too_long = dt_logfile_too_long(lf);
+        o.done = true;
+        lf = dt_logfile_free(lf);
+        idx = dt_index_free(idx);
+        sqlite3_close(db);
+        if (write(fd, &o, sizeof o) != (ssize_t) sizeof o)
+                _exit(4);
+        _exit(0);
+}
+
+/* db_text - the single text value sql selects, into out ("" for NULL); false when no row */
+static bool db_text(sqlite3 *db, const char *sql, char *out, size_t cap) {
+        sqlite3_stmt *st = NULL;
+        bool row;
+
+        ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+        row = sqlite3_step(st) == SQLITE_ROW;
+        out[0] = '\0';
+        if (row && sqlite3_column_text(st, 0))
+                snprintf(out, cap, "%s", (const char *) sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+        return row;
+}
+
+/* 42: the line cap holds against a 100 KB Message-ID and a 1 GB line (counted, never returned,
+ * memory flat); what reaches the index is sanitised, and the index holds only capped values */
+START_TEST(item_42_hostile_log_lines)
+{
+        char dir[] = "/tmp/dt-hostile-log-XXXXXX", path[128], dbp[128], v[1024];
+        /* valgrind reads at a few MB/s: the same line, past the cap by 64 MiB rather than 1 GiB */
+        uint64_t huge = quick ? 64ull << 20 : 1ull << 30;
+        struct logrun o = { 0 };
+        struct timespec t0, t1;
+        struct rusage ru;
+        sqlite3 *db = NULL;
+        int fds[2], status;
+        double secs;
+        long rss;
+        pid_t pid;
+
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/mail.log", dir);
+        snprintf(dbp, sizeof dbp, "%s/state.db", dir);
+        log_build(path, huge);
+        ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+        fflush(stdout);
+        fflush(stderr);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                close(fds[0]);
+                log_child(fds[1], path, dbp);
+        }
+        close(fds[1]);
+        ck_assert_int_eq(read(fds[0], &o, sizeof o), (ssize_t) sizeof o);
+        close(fds[0]);
+        ck_assert_int_eq(wait4(pid, &status, 0, &ru), pid);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        secs = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+        rss = ru.ru_maxrss - o.rss_start_kb;
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+        ck_assert(o.done);
+        ck_assert_int_eq(o.rc, 0);
+        ck_assert_msg(rss < LOG_RSS_KB, "peak RSS grew by %ld KiB over a %llu-byte line", rss,
+                      (unsigned long long) huge);
+        ck_assert_msg(secs < item_seconds(), "took %.1f s", secs);
+
+        /* the 100 KB Message-ID line and the huge line: skipped and counted, nothing else */
+        ck_assert_uint_eq(o.too_long, 2);
+        ck_assert_uint_eq(o.lines, 6);
+        /* the 10 KB Message-ID is under the line cap but no id: malformed, never cut */
+        ck_assert_uint_eq(o.malformed, 1);
+        ck_assert_uint_eq(o.records, 5);
+
+        ck_assert_int_eq(sqlite3_open(dbp, &db), SQLITE_OK);
+        ck_assert(db_text(db, "SELECT env_from FROM log_msg WHERE queue_id='AAAAA11111'", v, sizeof v));
+        ck_assert_msg(is_clean(v), "env_from not clean: %s", v);
+        ck_assert_ptr_null(strchr(v, '\x1b'));
+        ck_assert_str_eq(v, "a\xef\xbf\xbd[2J\xef\xbf\xbd]0;t\xef\xbf\xbd" "b\\0\xef\xbf\xbd" "c@x.example");
+        ck_assert(db_text(db, "SELECT message_id FROM log_msg WHERE queue_id='AAAAA11111'", v, sizeof v));
+        ck_assert_str_eq(v, "ok@x.example");    /* the 100 KB id never reached the index */
+        ck_assert(db_text(db, "SELECT env_from FROM log_msg WHERE queue_id='BBBBB22222'", v, sizeof v));
+        ck_assert_msg(is_clean(v), "invalid UTF-8 kept: %s", v);
+        ck_assert_ptr_nonnull(strstr(v, "@y.example"));
+        ck_assert(db_text(db, "SELECT message_id FROM log_msg WHERE queue_id='BBBBB22222'", v, sizeof v));
+        ck_assert_str_eq(v, "");                /* the 10 KB id: not stored, not cut */
+        ck_assert(db_text(db, "SELECT subject FROM log_msg WHERE queue_id='BBBBB22222'", v, sizeof v));
+        ck_assert_msg(is_clean(v), "subject not clean: %s", v);
+        ck_assert_ptr_nonnull(strstr(v, "red  PRIORITY=0"));    /* CR, TAB became spaces */
+        ck_assert(db_text(db, "SELECT env_from FROM log_msg WHERE queue_id='CCCCC33333'", v, sizeof v));
+        ck_assert_str_eq(v, "last@w.example");  /* the last line, with no newline, was read */
+        /* bounded: every stored text within its record buffer, and one row per queue id */
+        ck_assert(db_text(db, "SELECT max(max(length(CAST(message_id AS BLOB))),"
+                              " max(length(CAST(env_from AS BLOB))),"
+                              " max(length(CAST(subject AS BLOB)))) FROM log_msg", v, sizeof v));
+        ck_assert_int_lt(atoi(v), DT_LOG_TEXT_MAX);
+        ck_assert(db_text(db, "SELECT count(*) FROM log_msg", v, sizeof v));
+        ck_assert_str_eq(v, "3");
+        sqlite3_close(db);
+        (void) unlink(path);
+        (void) unlink(dbp);
+        ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+/* 42, found by fuzz-logline (tests/data/crash-20261129-logline-e2f2fa006194): a PHP mail() line
+ * whose To: held bytes past ASCII that are not clean UTF-8 put them raw into rec.to, since the
+ * first-address helper only refused controls. Now such an address is no address. */
+START_TEST(item_42_php_to_address_clean)
+{
+        static const char *const lines[] = {
+                "[03-Nov-2026 10:15:01 UTC] mail() on [/x.php:3]: To: \xff\xfe@example.org -- Subject: s",
+                "[03-Nov-2026 10:15:01 UTC] mail() on [/x.php:3]: To: a\xe2\x80\xae" "b@example.org",
+                "[03-Nov-2026 10:15:01 UTC] mail() on [/x.php:3]: To: <\xc3\xa9t\xc3\xa9@example.org>",
+        };
+        static const char *const want[] = { "", "", "\xc3\xa9t\xc3\xa9@example.org" };
+        struct dt_logrec rec;
+        char *data;
+        size_t len;
+
+        for (size_t i = 0; i < ELEMENTSOF(lines); i++) {
+                ck_assert_int_eq(dt_logline_parse(lines[i], strlen(lines[i]), DT_SRC_PHP, LOG_NOW,
+                                                  &dt_limits_default, &rec, NULL), DT_LC_RECORD);
+                ck_assert_str_eq(rec.to, want[i]);
+                ck_assert(is_clean(rec.to_raw));
+        }
+        /* the fuzzer's input, line by line: every record's recipient clean */
+        data = dt_test_load("crash-20261129-logline-e2f2fa006194", &len);
+        for (const char *p = data, *end = data + len; p < end;) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
+
+                if (dt_logline_parse(p, n, DT_SRC_AUTO, LOG_NOW, &dt_limits_default, &rec, NULL) ==
+                    DT_LC_RECORD)
+                        ck_assert_msg(is_clean(rec.to) && is_clean(rec.to_raw) &&
+                                      is_clean(rec.from_hdr) && is_clean(rec.subject),
+                                      "line at %zu", (size_t) (p - data));
+                p += n + (nl ? 1 : 0);
+        }
+        free(data);
+}
+END_TEST
+
 /* hostile_suite - every item, in catalogue order */
 static Suite *hostile_suite(void) {
         Suite *s = suite_create("hostile");
@@ -1390,6 +1651,8 @@ static Suite *hostile_suite(void) {
         tcase_add_test(tc, item_38_injected_auth_results_is_data);
         tcase_add_test(tc, item_40_injection_failure_fields_clean);
         tcase_add_test(tc, item_40_injection_aggregate_sanitised);
+        tcase_add_test(tc, item_42_hostile_log_lines);
+        tcase_add_test(tc, item_42_php_to_address_clean);
         tcase_add_test(tc, sanitiser_property);
         tcase_add_test(tc, bug_xml_comments_retained);
         suite_add_tcase(s, tc);

@@ -3,12 +3,15 @@
  * The input is a header block (an original message's headers, a feedback part). It goes through
  * the attribution layer, whose every string must be clean (tests/fuzz/fuzz.h); through the raw
  * splitter, whose fields must stay inside the input and the caps; and, whole, through the
- * Received, RFC 2047 and date helpers, which see single field values in real use.
+ * Received, RFC 2047 and date helpers, which see single field values in real use; and as a
+ * message header through the Authentication-Results verdict (report/authres.h), which runs in
+ * the agent itself and must be clean and short whatever it reads.
  * SECURITY: the input is anything at all; default limits, as the agent runs. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "report/authres.h"
 #include "report/headers.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -76,6 +79,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 free(s);
         }
         (void) dt_headers_parse_date(buf, size, &t);
+
+        {
+                static const char *const trusted[] = { "mx.example.com", "a" };
+                char v[DT_AUTHRES_MAX];
+
+                if (dt_authres_verdict(buf, size, lim, trusted, ELEMENTSOF(trusted), v) >= 0)
+                        fuzz_check_clean(v, DT_AUTHRES_MAX - 1);
+        }
         (void) sink;
         return 0;
 }
