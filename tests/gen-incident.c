@@ -831,7 +831,7 @@ int main(int argc, char **argv) {
                 die(path);
 
         printf("gen-incident: %s: shop.example, %d days from %s; spike days %s and ",
-               dir, DAYS, ymd(day0, path, sizeof path), ymd(spike, d, sizeof d));
+               argv[optind], DAYS, ymd(day0, path, sizeof path), ymd(spike, d, sizeof d));
         printf("%s\n", ymd(spike + 86400, d, sizeof d));
         printf("  web1 (203.0.113.25) sent %" PRIu64 " messages a day on average before, then %" PRIu64
                " and %" PRIu64 " (%" PRIu64 " from %s)\n",
