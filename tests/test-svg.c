@@ -58,6 +58,31 @@ START_TEST(escape_cuts_on_boundaries)
 }
 END_TEST
 
+/* any bytes at all, escaped, are the text of a well-formed element and hold no markup */
+START_TEST(escape_property_random_bytes)
+{
+        unsigned seed = 12345;
+
+        for (int round = 0; round < 3000; round++) {
+                char in[65], out[65 * 6 + 1], xml[2 * sizeof out + 16];
+                size_t n = (size_t) (rand_r(&seed) % 65);
+                xmlDocPtr doc;
+
+                for (size_t i = 0; i < n; i++)
+                        in[i] = (char) (rand_r(&seed) % 4 == 0 ? "<>&\"'\xef\xbf"[rand_r(&seed) % 7]
+                                                               : rand_r(&seed) % 256);
+                in[n] = '\0';  /* a NUL inside ends the text: C strings */
+                dt_svg_escape(in, out, sizeof out);
+                ck_assert_ptr_null(strpbrk(out, "<>\"'"));
+                (void) snprintf(xml, sizeof xml, "<t a=\"%s\">%s</t>", out, out);
+                doc = xmlReadMemory(xml, (int) strlen(xml), "t.xml", NULL,
+                                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+                ck_assert_msg(doc != NULL, "round %d: not well-formed: %s", round, xml);
+                xmlFreeDoc(doc);
+        }
+}
+END_TEST
+
 /* doc - a written document, parsed; the test fails when it is not well-formed */
 struct doc {
         char *text;
@@ -216,6 +241,7 @@ static Suite *svg_suite(void) {
 
         tcase_add_loop_test(tc, escape_table, 0, (int) ELEMENTSOF(esc_cases));
         tcase_add_test(tc, escape_cuts_on_boundaries);
+        tcase_add_test(tc, escape_property_random_bytes);
         tcase_add_test(tc, document_reads_back);
         tcase_add_test(tc, empty_document);
         tcase_add_test(tc, write_error);
