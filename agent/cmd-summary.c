@@ -1,4 +1,5 @@
-/* cmd-summary.c - `dmarctrace summary [-c FILE] [-d|--domain D] [-n|--days N] [-j|--json]`
+/* cmd-summary.c - `dmarctrace summary [-c FILE] [-d|--domain D] [-n|--days N] [-j|--json]
+ *                 [-s|--svg FILE]`
  *
  * Reads the store (never the Maildir) and shows, per policy domain, the last N days (default 30,
  * counted back from the newest day the store has for that domain, so old data still shows):
@@ -7,12 +8,14 @@
  * is more than 1000 times the quietest) with the days detection raised a spike for marked; then
  * the top source addresses of the busiest day and the attributions detection made. With --json:
  * one object per (day, domain) per line: day, domain, messages, pass, fail, own_host,
- * local_sent (null without mail logs), baseline (null when there is none yet), spike.
+ * local_sent (null without mail logs), baseline (null when there is none yet), spike. With
+ * --svg FILE (- for standard output): the same chart as an SVG 1.1 file (agent/svg.c), one
+ * panel per domain, instead of the text.
  * Exit status: 0 shown (also when the store is empty), 1 configuration or store error, 2 usage.
  *
  * SECURITY: domains, orgs and addresses in the store come from reports anyone can send; they
- * are sanitised before they reach the terminal (no control characters, no escape sequences)
- * and go into JSON through dt_json_string(). */
+ * are sanitised before they reach the terminal (no control characters, no escape sequences),
+ * go into JSON through dt_json_string() and into SVG through dt_svg_escape(). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -27,6 +30,7 @@
 #include "agent/detect.h"
 #include "agent/jsonutil.h"
 #include "agent/store.h"
+#include "agent/svg.h"
 #include "conf/config.h"
 #include "correlate/index.h"
 #include "report/sanitize.h"
@@ -248,20 +252,40 @@ static double log2_approx(double v) {
         return e + (v - 1.0);
 }
 
+/* chart_scale - the busiest day's count into *max; true when the bars need a log scale */
+static bool chart_scale(const struct domain_view *v, uint64_t *max) {
+        uint64_t min = UINT64_MAX;
+
+        *max = 0;
+        for (size_t i = 0; i < v->ndays; i++) {
+                uint64_t o = v->days[i].v.observed;
+
+                if (o > *max)
+                        *max = o;
+                if (o > 0 && o < min)
+                        min = o;
+        }
+        return *max > 0 && (double) *max > LOG_SCALE_RATIO * (double) min;
+}
+
+/* scale - the length of value's bar as a fraction of max's */
+static double scale(uint64_t value, uint64_t max, bool logscale) {
+        if (value == 0 || max == 0)
+                return 0;
+        if (logscale)
+                return log2_approx((double) value + 1) / log2_approx((double) max + 1);
+        return (double) value / (double) max;
+}
+
 /* bar - a bar of cells (in eighths) for value, scaled to max, into buf */
 static const char *bar(uint64_t value, uint64_t max, bool logscale, char *buf, size_t cap) {
         static const char *const part[] = { "", "▏", "▎", "▍", "▌", "▋", "▊", "▉" };
-        double frac = 0;
         unsigned eighths, len = 0;
 
         buf[0] = '\0';
         if (value == 0 || max == 0)
                 return buf;
-        if (logscale)
-                frac = log2_approx((double) value + 1) / log2_approx((double) max + 1);
-        else
-                frac = (double) value / (double) max;
-        eighths = (unsigned) (frac * BAR_WIDTH * 8 + 0.5);
+        eighths = (unsigned) (scale(value, max, logscale) * BAR_WIDTH * 8 + 0.5);
         if (eighths == 0)
                 eighths = 1;    /* a day with mail never looks empty */
         for (unsigned i = 0; i < eighths / 8 && len + 4 < cap; i++) {
@@ -286,18 +310,8 @@ static const char *num_or_dash(bool has, uint64_t v, char *buf, size_t cap) {
 /* print_text - the table, the chart, the busiest day's sources, the attributions */
 static void print_text(const struct domain_view *v) {
         char dom[256], d0[16], d1[16], day[16], b[BAR_WIDTH * 3 + 8], s1[24], s2[32], ip[128];
-        uint64_t max = 0, min = UINT64_MAX;
-        bool logscale;
-
-        for (size_t i = 0; i < v->ndays; i++) {
-                uint64_t o = v->days[i].v.observed;
-
-                if (o > max)
-                        max = o;
-                if (o > 0 && o < min)
-                        min = o;
-        }
-        logscale = max > 0 && (double) max > LOG_SCALE_RATIO * (double) min;
+        uint64_t max;
+        bool logscale = chart_scale(v, &max);
         printf("%s: %s .. %s, messages per day as the receivers reported them%s\n",
                clean(v->domain, dom, sizeof dom), fmt_day(v->from, d0, sizeof d0),
                fmt_day(v->to, d1, sizeof d1), logscale ? " (bars on a log scale)" : "");
@@ -364,6 +378,34 @@ static int print_json(const struct domain_view *v) {
         return 0;
 }
 
+/* print_svg - the domain's panel of the SVG chart */
+static int print_svg(FILE *f, size_t index, const struct domain_view *v) {
+        _cleanup_free_ struct dt_svg_day *days = calloc(v->ndays, sizeof *days);
+        _cleanup_free_ char *labels = calloc(v->ndays, 16);
+        char d0[16], d1[16], sub[128];
+        uint64_t max;
+        bool logscale = chart_scale(v, &max);
+
+        if (!days || !labels)
+                return -ENOMEM;
+        for (size_t i = 0; i < v->ndays; i++) {
+                const struct day *d = &v->days[i];
+
+                days[i] = (struct dt_svg_day) {
+                        .label = fmt_day(v->from + (int64_t) i * DAY, labels + i * 16, 16),
+                        .messages = d->v.observed,
+                        .own = d->v.own,
+                        .height = scale(d->v.observed, max, logscale),
+                        .spike = d->spike,
+                };
+        }
+        (void) snprintf(sub, sizeof sub, "%s .. %s: messages per day as the receivers reported "
+                        "them%s; red: spike days", fmt_day(v->from, d0, sizeof d0),
+                        fmt_day(v->to, d1, sizeof d1), logscale ? " (log scale)" : "");
+        return dt_svg_panel(f, index, &(const struct dt_svg_panel) {
+                .title = v->domain, .subtitle = sub, .max = max, .days = days, .ndays = v->ndays });
+}
+
 struct domain_entry {
         char *name;
         int64_t newest;
@@ -417,10 +459,11 @@ static int domains(struct dt_store *store, const char *only, struct domain_entry
 }
 
 static void usage(FILE *f) {
-        fprintf(f, "Usage: dmarctrace summary [-c FILE] [-d DOMAIN] [-n DAYS] [--json]\n"
+        fprintf(f, "Usage: dmarctrace summary [-c FILE] [-d DOMAIN] [-n DAYS] [--json | --svg FILE]\n"
                    "Daily volumes per domain from the store, with spikes marked, the busiest day's\n"
                    "sources and the attributions. --days: how many days back from the newest one\n"
-                   "(default 30); --json: one object per day and domain per line.\n");
+                   "(default 30); --json: one object per day and domain per line; --svg: the chart\n"
+                   "as an SVG file (- for standard output).\n");
 }
 
 int dt_cmd_summary(int argc, char **argv) {
@@ -429,22 +472,24 @@ int dt_cmd_summary(int argc, char **argv) {
                 { "domain", required_argument, NULL, 'd' },
                 { "days", required_argument, NULL, 'n' },
                 { "json", no_argument, NULL, 'j' },
+                { "svg", required_argument, NULL, 's' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         _cleanup_(dt_config_freep) struct dt_config *cfg = NULL;
         _cleanup_(dt_store_freep) struct dt_store *store = NULL;
         _cleanup_(dt_index_freep) struct dt_index *idx = NULL;
-        const char *path = DT_CONFIG_PATH_DEFAULT, *only = NULL;
+        const char *path = DT_CONFIG_PATH_DEFAULT, *only = NULL, *svg_path = NULL;
+        FILE *svg = NULL;
         struct domain_entry *dom = NULL;
         unsigned long ndays = 30;
-        bool json = false;
+        bool json = false, write_failed = false;
         struct dt_error err;
         size_t n = 0;
         int c, r, status = 0;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "c:d:n:jh", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "c:d:n:js:h", longopts, NULL)) != -1) {
                 char *end;
 
                 switch (c) {
@@ -466,6 +511,9 @@ int dt_cmd_summary(int argc, char **argv) {
                 case 'j':
                         json = true;
                         break;
+                case 's':
+                        svg_path = optarg;
+                        break;
                 case 'h':
                         usage(stdout);
                         return 0;
@@ -476,6 +524,10 @@ int dt_cmd_summary(int argc, char **argv) {
         }
         if (optind != argc) {
                 fprintf(stderr, "dmarctrace summary: unexpected argument '%s'\n", argv[optind]);
+                return 2;
+        }
+        if (json && svg_path) {
+                fprintf(stderr, "dmarctrace summary: --json and --svg are two outputs: choose one\n");
                 return 2;
         }
         dt_error_clear(&err);
@@ -501,7 +553,17 @@ int dt_cmd_summary(int argc, char **argv) {
                 fprintf(stderr, "dmarctrace: cannot read the store: %s\n", strerror(-r));
                 return 1;
         }
-        if (n == 0 && !json)
+        if (svg_path) {
+                svg = strcmp(svg_path, "-") == 0 ? stdout : fopen(svg_path, "we");
+                if (!svg) {
+                        fprintf(stderr, "dmarctrace: cannot write '%s': %s\n", svg_path, strerror(errno));
+                        status = 1;
+                } else if (dt_svg_begin(svg, "dmarctrace summary: messages per day and policy domain",
+                                        n, ndays) < 0) {
+                        write_failed = true;
+                        status = 1;
+                }
+        } else if (n == 0 && !json)
                 printf(only ? "no daily volumes for that domain in the store\n"
                             : "no daily volumes in the store yet\n");
         for (size_t i = 0; i < n && status == 0; i++) {
@@ -509,16 +571,31 @@ int dt_cmd_summary(int argc, char **argv) {
 
                 r = load(store, idx, cfg, dom[i].name, dom[i].newest, (unsigned) ndays, &v);
                 if (r >= 0) {
-                        if (json)
+                        if (svg)
+                                r = print_svg(svg, i, &v);
+                        else if (json)
                                 r = print_json(&v);
                         else
                                 print_text(&v);
                 }
-                if (r < 0) {
+                if (r == -EIO && svg) {
+                        write_failed = true;
+                        status = 1;
+                } else if (r < 0) {
                         fprintf(stderr, "dmarctrace: cannot read the store: %s\n", strerror(-r));
                         status = 1;
                 }
                 view_free(&v);
+        }
+        if (svg) {
+                if (status == 0 && dt_svg_end(svg) < 0)
+                        write_failed = true;
+                if ((svg == stdout ? fflush(svg) : fclose(svg)) != 0)
+                        write_failed = true;
+                if (write_failed) {
+                        fprintf(stderr, "dmarctrace: cannot write '%s'\n", svg_path);
+                        status = 1;
+                }
         }
         for (size_t i = 0; i < n; i++)
                 free(dom[i].name);

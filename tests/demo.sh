@@ -1,9 +1,10 @@
 #!/bin/sh
 # demo.sh - `make demo`: a whole incident generated into DIR (default ./demo), scanned, explained
 #
-# gen-incident writes three weeks of a shop's DMARC reports and mail logs, then the day a script
-# uploaded into WordPress's uploads folder sent 19,000 mails; `dmarctrace scan` reads it all as
-# the agent would, and this script shows what an admin gets out of it. Needs jq.
+# gen-incident writes five weeks of a shop's DMARC reports (zip, gzip and XML, from four
+# receivers) and mail logs: a spoofing run from foreign addresses, then the two days a script
+# uploaded into WordPress's uploads folder sent 19,000 and 12,400 mails; `dmarctrace scan` reads
+# it all as the agent would, and this script shows what an admin gets out of it. Needs jq.
 # Environment: DT_BIN (default ./dmarctrace), DT_GENINC (default tests/gen-incident).
 set -u
 dir=${1:-demo}
@@ -27,11 +28,10 @@ heading() {
 }
 
 rm -rf "$dir"
-heading "The incident (generated): three quiet weeks, then one bad day"
+heading "The incident (generated): five weeks, a spoofing run, then two bad days"
 "$gen" "$dir" | sed 's/^gen-incident: /  /' || exit 1
 conf="$dir/dmarctrace.conf"
 ev="$dir/events.jsonl"
-spike_day=$(sed -n 's/^spike_day=//p' "$dir/expected.txt")
 
 heading "dmarctrace scan -c $conf  (mail logs indexed, then every report in the Maildir)"
 start=$(date +%s)
@@ -45,20 +45,19 @@ fi
 echo "  $(wc -l <"$ev") events in $(($(date +%s) - start)) s, as JSON lines in $ev:"
 jq -r .DMARCTRACE_EVENT "$ev" | sort | uniq -c | sed 's/^ */    /'
 
-heading "What the receivers reported, per day (aggregate reports, all receivers; last 8 days)"
-jq -rs '[.[] | select(.DMARCTRACE_EVENT == "aggregate-report")]
-        | group_by(.DMARCTRACE_PERIOD_BEGIN[0:10]) | .[-8:][]
-        | [.[0].DMARCTRACE_PERIOD_BEGIN[0:10], (map(.DMARCTRACE_MESSAGE_COUNT | tonumber) | add),
-           (map(.DMARCTRACE_OWN_HOST_COUNT | tonumber) | add), length]
-        | "  \(.[0])  \(.[1] | tostring | (" " * (6 - length)) + .) messages, \(.[2]) from this host (\(.[3]) reports)"' "$ev"
+heading "dmarctrace summary -c $conf --domain shop.example  (trimmed to the last 16 days)"
+"$bin" summary -c "$conf" --domain shop.example >"$dir/summary.txt"
+sed -n '1,2p' "$dir/summary.txt"
+sed -n '3,$p' "$dir/summary.txt" | grep -E '^[0-9]{4}-' | tail -16
+echo; sed -n '/^top sources/,/^$/p' "$dir/summary.txt" | sed '/^$/d'
 
-heading "Volume spikes (the day the reports show it)"
-if jq -e -s 'any(.[]; .DMARCTRACE_EVENT == "volume-spike")' "$ev" >/dev/null; then
-        jq -r 'select(.DMARCTRACE_EVENT == "volume-spike" or .DMARCTRACE_EVENT == "volume-normal")
-               | "  " + .MESSAGE' "$ev"
-else
-        echo "  (this build emits no volume-spike events yet: $spike_day stands out in the table above)"
-fi
+dom='select(.DMARCTRACE_KEY_TYPE == "domain")'
+heading "Volume spikes and the return to normal, per domain (the day the reports show it)"
+jq -r "select(.DMARCTRACE_EVENT == \"volume-spike\" or .DMARCTRACE_EVENT == \"volume-normal\") | $dom
+       | \"  \" + .MESSAGE" "$ev"
+n=$(jq -r "select(.DMARCTRACE_EVENT == \"volume-spike\" or .DMARCTRACE_EVENT == \"volume-normal\")
+           | select(.DMARCTRACE_KEY_TYPE != \"domain\") | 1" "$ev" | wc -l)
+echo "  (and $n more for the reporting receivers and this host's address, in $ev)"
 
 heading "Attributions: who on this host sent it"
 jq -r 'select(.DMARCTRACE_EVENT == "attribution" and (.DMARCTRACE_EMAIL_MESSAGE_ID // "") == "")
@@ -69,13 +68,16 @@ echo "  from the $n failure reports, each traced through the Postfix and PHP log
 head -4 "$dir/attributions.txt" | sed 's/^/    /'
 [ "$n" -gt 4 ] && echo "    ... and $((n - 4)) more like these (all in $dir/attributions.txt)"
 
-if "$bin" --help 2>&1 | grep -q '^ *summary '; then
-        heading "dmarctrace summary -c $conf --domain shop.example"
-        "$bin" summary -c "$conf" --domain shop.example
-fi
-
 heading "dmarctrace trace -c $conf $dir/failure-reports/ruf-01.eml"
 "$bin" trace -c "$conf" "$dir/failure-reports/ruf-01.eml" | sed '1d; s/^/  /'
+
+heading "dmarctrace summary -c $conf --svg $dir/summary.svg  (the chart, for a ticket)"
+if "$bin" summary -c "$conf" --svg "$dir/summary.svg"; then
+        echo "  $(wc -c <"$dir/summary.svg") bytes of SVG 1.1: open it in a browser"
+else
+        echo "demo.sh: dmarctrace summary --svg failed" >&2
+        exit 1
+fi
 
 heading "Next"
 echo "  jq 'select(.DMARCTRACE_EVENT==\"attribution\")' $ev     # the events, as journald would get them"

@@ -4,23 +4,30 @@
  *
  * The story: shop.example's web server web1 (203.0.113.25) sends about 100 messages a day, order
  * mails from a PHP app (uid 33, /var/www/shop/app/mailer.php line 88) and a few from the office
- * over SASL submission, for three weeks. On the spike day (-d; default the UTC day three days
- * before now, so the logs stay inside the agent's retention window) a script uploaded to
+ * over SASL submission, for five weeks. On the first spike day (-d; default the UTC day four
+ * days before now, so the last day is yesterday) a script uploaded to
  * /var/www/shop/wp-content/uploads/cache/x.php, running as the same uid 33, sends 19,000
- * "parcel" mails through PHP mail() and Postfix pickup. SPF and DKIM pass; the receivers'
- * aggregate reports show it a day or two later, and some receivers send failure reports with
- * the original headers.
+ * "parcel" mails through PHP mail() and Postfix pickup from 04:17; the next day another 12,400
+ * from 03:41 until it is deleted at about 14:00; the two days after are quiet again. SPF and DKIM
+ * pass; the receivers' aggregate reports show it a day or two later, and some receivers send
+ * failure reports with the original headers. A week before, somebody else spoofed the domain:
+ * 520 mails from two foreign addresses (198.51.100.66 and .67), which a one-off receiver reports
+ * in an aggregate report of its own; they fail SPF and DKIM and never touched web1.
  *
  * DIR gets:
- *   Maildir/{new,cur,tmp}   22 days x 3 receivers of aggregate reports (gzip attachments),
- *                           delivered over the 1-2 days after each day (file names sort by
- *                           delivery, not by day), and 12 ARF failure reports about attack mails
+ *   Maildir/{new,cur,tmp}   35 days x 4 receivers of aggregate reports (Google: zip, Yahoo and
+ *                           Outlook: gzip, example.net: plain XML), the spoofing receiver's
+ *                           report (plain XML, not base64), delivered over the 1-2 days after
+ *                           each day (file names sort by delivery, not by day), and 12 ARF
+ *                           failure reports about attack mails
  *   failure-reports/        copies of those failure reports, for `dmarctrace trace`
  *   logs/mail.log           Postfix, RFC 3339 stamps: every message of every day, pickup or
  *                           SASL smtpd .. removed, in time order
  *   logs/php_mail.log       PHP's mail.log: one line per mail() call, same second as pickup
  *   dmarctrace.conf         a configuration that reads all of the above
- *   expected.txt            what the agent must find (key=value lines, "ruf" lines)
+ *   expected.txt            what the agent must find: key=value lines, one "day" line per day
+ *                           with the totals the reports give (the keys of `summary --json`), and
+ *                           one "ruf" line per failure report
  * Deterministic for a seed and a spike day; only libc and zlib. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1   /* vasprintf */
@@ -41,31 +48,52 @@
 
 #include "tests/genbuf.h"
 
-#define DAYS            22              /* days 0..20 quiet, day 21 the spike */
-#define SPIKE           21
-#define ATTACK_N        19000           /* messages of the uploaded script on the spike day */
-#define ATTACK_START    (4 * 3600 + 17 * 60)    /* 04:17 UTC */
+#define DAYS            35              /* days 0..30 quiet, 31 and 32 the spike, 33 and 34 quiet */
+#define SPIKE           31              /* the first spike day */
+#define SPIKE_DAYS      2
+#define SPOOF_DAY       (SPIKE - 7)     /* the foreign spoofing run */
 #define RUF_N           12              /* failure reports about attack messages */
-#define ORGS            3
+#define ORGS            4
+
+/* the uploaded script's mails on each spike day, one about every three seconds from its start */
+static const int attack_n[SPIKE_DAYS] = { 19000, 12400 };
+static const int64_t attack_start[SPIKE_DAYS] = { 4 * 3600 + 17 * 60, 3 * 3600 + 41 * 60 };
 
 static const char *const script_app = "/var/www/shop/app/mailer.php";
 static const char *const script_atk = "/var/www/shop/wp-content/uploads/cache/x.php";
 
+/* how a receiver attaches its report: zip, gzip, XML in base64, XML as it is */
+enum format { F_ZIP, F_GZIP, F_XML, F_XML_7BIT };
+
 /* the receivers that send aggregate reports, and the recipient domains each one serves */
-static const struct org {
+struct org {
         const char *name, *email, *file_org, *domains[4], *relay;
         unsigned share;                 /* percent of recipients */
         int64_t lag_min, lag_span;      /* report delivery after the day's end, seconds */
-} orgs[ORGS] = {
+        enum format format;
+};
+
+static const struct org orgs[ORGS] = {
         { "google.com", "noreply-dmarc-support@google.com", "google.com",
           { "gmail.com", "googlemail.com" }, "gmail-smtp-in.l.google.com[142.250.102.27]:25",
-          55, 1 * 3600, 9 * 3600 },
+          50, 1 * 3600, 9 * 3600, F_ZIP },
         { "Yahoo", "dmarchelp@yahooinc.com", "yahoo.com", { "yahoo.com", "aol.com", "ymail.com" },
-          "mta6.am0.yahoodns.net[67.195.204.77]:25", 25, 6 * 3600, 24 * 3600 },
+          "mta6.am0.yahoodns.net[67.195.204.77]:25", 22, 6 * 3600, 24 * 3600, F_GZIP },
         { "Enterprise Outlook", "dmarcreport@microsoft.com", "enterprise.protection.outlook.com",
           { "outlook.com", "hotmail.com", "live.com", "msn.com" },
-          "hotmail-com.olc.protection.outlook.com[52.101.68.9]:25", 20, 20 * 3600, 26 * 3600 },
+          "hotmail-com.olc.protection.outlook.com[52.101.68.9]:25", 18, 20 * 3600, 26 * 3600, F_GZIP },
+        { "Example Net Mail", "dmarc-reports@example.net", "example.net",
+          { "example.net", "example.org" }, "mx.example.net[192.0.2.25]:25", 10, 2 * 3600,
+          12 * 3600, F_XML },
 };
+
+/* the receiver that got the spoofed mails; it reports this domain only that once */
+static const struct org spoof_org = {
+        "Freemail Example", "dmarc@freemail.example", "freemail.example", { "freemail.example" },
+        NULL, 0, 3 * 3600, 6 * 3600, F_XML_7BIT,
+};
+static const char *const spoof_ip[2] = { "198.51.100.66", "198.51.100.67" };
+static const uint64_t spoof_n[2] = { 430, 90 };
 
 static const char *const first[] = {
         "anna", "ben", "clara", "david", "emma", "felix", "greta", "hans", "ida", "jonas",
@@ -296,6 +324,9 @@ static void log_message(const struct msg *m) {
                          t / 1000000, rnd() & 0xffffffffu, (unsigned) (rnd() % 1000000));
         else if (m->org == 1)
                 snprintf(reply, sizeof reply, "250 ok dirdel");
+        else if (m->org == 3)
+                snprintf(reply, sizeof reply, "250 2.0.0 Ok: queued as %08" PRIX64,
+                         rnd() & 0xffffffffu);
         else
                 snprintf(reply, sizeof reply, "250 2.6.0 <%s> Queued mail for delivery", m->mid);
         if (m->kind == K_SASL) {
@@ -348,9 +379,9 @@ struct row {
         bool pass;
 };
 
-/* report_xml - one RFC 7489 report for day [begin, begin + 86399] */
-static void report_xml(struct buf *b, int org, const char *id, int64_t begin, const struct row *rows,
-                       size_t n) {
+/* report_xml - one RFC 7489 report of receiver o for day [begin, begin + 86399] */
+static void report_xml(struct buf *b, const struct org *o, const char *id, int64_t begin,
+                       const struct row *rows, size_t n) {
         bprintf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<feedback>\n  <version>1.0</version>\n"
                    "  <report_metadata>\n    <org_name>%s</org_name>\n    <email>%s</email>\n"
                    "    <report_id>%s</report_id>\n    <date_range>\n      <begin>%" PRId64 "</begin>\n"
@@ -358,7 +389,7 @@ static void report_xml(struct buf *b, int org, const char *id, int64_t begin, co
                    "  <policy_published>\n    <domain>shop.example</domain>\n    <adkim>r</adkim>\n"
                    "    <aspf>r</aspf>\n    <p>quarantine</p>\n    <sp>quarantine</sp>\n"
                    "    <pct>100</pct>\n  </policy_published>\n",
-                orgs[org].name, orgs[org].email, id, begin, begin + 86399);
+                o->name, o->email, id, begin, begin + 86399);
         for (size_t i = 0; i < n; i++) {
                 const char *res = rows[i].pass ? "pass" : "fail";
 
@@ -396,53 +427,106 @@ static void deliver(int64_t when, const struct buf *b) {
         write_file(path, tmp, b);
 }
 
-/* aggregate - the report of org for day begin with the given own count, delivered later */
-static void aggregate(int org, int day, int64_t begin, uint64_t own) {
-        static struct buf xml, gz, eml;
-        struct row rows[3];
-        size_t n = 0;
-        char id[64], d[64], fname[160];
-        int64_t when = begin + 86400 + between(orgs[org].lag_min,
-                                               orgs[org].lag_min + orgs[org].lag_span);
+/* the totals the reports give for each day, the keys of `dmarctrace summary --json` */
+static struct {
+        uint64_t messages, pass, own;
+} reported[DAYS];
 
-        xml.len = gz.len = eml.len = 0;
+/* attach - the report in xml as the attachment named base (plus the format's extension), the
+ * way receiver o sends it */
+static void attach(struct buf *eml, const struct org *o, const char *boundary, const char *base,
+                   const struct buf *xml) {
+        static struct buf packed;
+        static const char *const ext[] = { ".zip", ".xml.gz", ".xml", ".xml" };
+        static const char *const type[] = { "application/zip", "application/gzip", "text/xml",
+                                            "text/xml; charset=UTF-8" };
+        char fname[200];
+
+        snprintf(fname, sizeof fname, "%s%s", base, ext[o->format]);
+        bprintf(eml, "--%s\r\nContent-Type: %s; name=\"%s\"\r\nContent-Transfer-Encoding: %s\r\n"
+                     "Content-Disposition: attachment; filename=\"%s\"\r\n\r\n",
+                boundary, type[o->format], fname, o->format == F_XML_7BIT ? "7bit" : "base64",
+                fname);
+        switch (o->format) {
+        case F_ZIP:
+                /* the entry inside is the .xml of the same name */
+                snprintf(fname, sizeof fname, "%s.xml", base);
+                zip_buf(fname, xml, &packed);
+                base64_lines(&packed, eml, "\r\n");
+                break;
+        case F_GZIP:
+                gzip_buf(xml, &packed);
+                base64_lines(&packed, eml, "\r\n");
+                break;
+        case F_XML:
+                base64_lines(xml, eml, "\r\n");
+                break;
+        case F_XML_7BIT:
+                for (size_t i = 0; i < xml->len; i++) {
+                        if (xml->p[i] == '\n')
+                                bprintf(eml, "\r\n");
+                        else
+                                bprintf(eml, "%c", xml->p[i]);
+                }
+                break;
+        }
+}
+
+/* aggregate - the report of receiver o for day begin with these rows, delivered a few hours
+ * after the day's end, and its counts added to the day's totals */
+static void aggregate(const struct org *o, int day, int64_t begin, const struct row *rows,
+                      size_t n) {
+        static struct buf xml, eml;
+        char id[64], d[64], base[160], boundary[64];
+        int64_t when = begin + 86400 + between(o->lag_min, o->lag_min + o->lag_span);
+
+        xml.len = eml.len = 0;
+        for (size_t i = 0; i < n; i++) {
+                reported[day].messages += rows[i].count;
+                reported[day].pass += rows[i].pass ? rows[i].count : 0;
+                reported[day].own += strcmp(rows[i].ip, "203.0.113.25") == 0 ? rows[i].count : 0;
+        }
+        if (o == &orgs[0])
+                snprintf(id, sizeof id, "%" PRIu64, (uint64_t) (1000000000000000000ull + rnd() % 8000000000000000000ull));
+        else if (o == &orgs[1])
+                snprintf(id, sizeof id, "%" PRId64 ".%06u", begin + 86400, (unsigned) (rnd() % 1000000));
+        else
+                snprintf(id, sizeof id, "%016" PRIx64 "%016" PRIx64, rnd(), rnd());
+        report_xml(&xml, o, id, begin, rows, n);
+        snprintf(base, sizeof base, "%s!shop.example!%" PRId64 "!%" PRId64, o->file_org, begin,
+                 begin + 86399);
+        snprintf(boundary, sizeof boundary, "=_rua_%d_%s", day, o->file_org);
+        bprintf(&eml, "Return-Path: <%s>\r\nDelivered-To: dmarc@shop.example\r\n"
+                      "From: %s <%s>\r\nTo: dmarc@shop.example\r\n"
+                      "Subject: Report domain: shop.example Submitter: %s Report-ID: <%s>\r\n"
+                      "Date: %s\r\nMessage-ID: <%s.%d@%s>\r\nMIME-Version: 1.0\r\n"
+                      "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
+                      "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+                      "This is an aggregate report from %s.\r\n\r\n",
+                o->email, o->name, o->email, o->file_org, id, maildate(when, false, d, sizeof d), id,
+                day, o->file_org, boundary, boundary, o->name);
+        attach(&eml, o, boundary, base, &xml);
+        bprintf(&eml, "\r\n--%s--\r\n", boundary);
+        deliver(when, &eml);
+}
+
+/* aggregate_day - receiver org's report for day: web1's mails to it, and now and then a few
+ * spoofed ones from elsewhere */
+static void aggregate_day(int org, int day, int64_t begin, uint64_t own) {
+        struct row rows[2];
+        size_t n = 0;
+
         if (own) {
                 snprintf(rows[n].ip, sizeof rows[n].ip, "203.0.113.25");
                 rows[n].count = own;
                 rows[n++].pass = true;
         }
-        /* now and then somebody spoofs the domain from elsewhere */
         if (rnd() % 4 == 0 || n == 0) {
                 snprintf(rows[n].ip, sizeof rows[n].ip, "198.51.100.%u", (unsigned) between(100, 199));
                 rows[n].count = (uint64_t) between(1, 3);
                 rows[n++].pass = false;
         }
-        if (org == 0)
-                snprintf(id, sizeof id, "%" PRIu64, (uint64_t) (1000000000000000000ull + rnd() % 8000000000000000000ull));
-        else if (org == 1)
-                snprintf(id, sizeof id, "%" PRId64 ".%06u", begin + 86400, (unsigned) (rnd() % 1000000));
-        else
-                snprintf(id, sizeof id, "%016" PRIx64 "%016" PRIx64, rnd(), rnd());
-        report_xml(&xml, org, id, begin, rows, n);
-        gzip_buf(&xml, &gz);
-        snprintf(fname, sizeof fname, "%s!shop.example!%" PRId64 "!%" PRId64 ".xml.gz",
-                 orgs[org].file_org, begin, begin + 86399);
-        bprintf(&eml, "Return-Path: <%s>\r\nDelivered-To: dmarc@shop.example\r\n"
-                      "From: %s <%s>\r\nTo: dmarc@shop.example\r\n"
-                      "Subject: Report domain: shop.example Submitter: %s Report-ID: <%s>\r\n"
-                      "Date: %s\r\nMessage-ID: <%s.%d.%d@%s>\r\nMIME-Version: 1.0\r\n"
-                      "Content-Type: multipart/mixed; boundary=\"=_rua_%d_%d\"\r\n\r\n"
-                      "--=_rua_%d_%d\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
-                      "This is an aggregate report from %s.\r\n\r\n"
-                      "--=_rua_%d_%d\r\nContent-Type: application/gzip; name=\"%s\"\r\n"
-                      "Content-Transfer-Encoding: base64\r\n"
-                      "Content-Disposition: attachment; filename=\"%s\"\r\n\r\n",
-                orgs[org].email, orgs[org].name, orgs[org].email, orgs[org].file_org, id,
-                maildate(when, false, d, sizeof d), id, day, org, orgs[org].file_org, day, org, day,
-                org, orgs[org].name, day, org, fname, fname);
-        base64_lines(&gz, &eml, "\r\n");
-        bprintf(&eml, "\r\n--=_rua_%d_%d--\r\n", day, org);
-        deliver(when, &eml);
+        aggregate(&orgs[org], day, begin, rows, n);
 }
 
 /* ---- failure reports ---- */
@@ -529,18 +613,19 @@ static int cmp_msg(const void *x, const void *y) {
 /* usage - the command line, then exit 2 */
 static void usage(void) {
         fprintf(stderr, "usage: gen-incident [-s SEED] [-d YYYY-MM-DD] DIR\n"
-                        "  -d  the spike day (default: the UTC day three days before today)\n");
+                        "  -d  the first spike day (default: the UTC day four days before today)\n");
         exit(2);
 }
 
 /* main - messages first (they fix the counts), then logs, reports, expected.txt, config */
 int main(int argc, char **argv) {
         char dir[PATH_MAX], path[PATH_MAX + 64], d[32];
-        int64_t spike = ((int64_t) time(NULL) / 86400 - 3) * 86400, day0;
+        int64_t spike = ((int64_t) time(NULL) / 86400 - 4) * 86400, day0;
         uint64_t sent[DAYS][ORGS] = { { 0 } }, total[DAYS] = { 0 }, n_msgs = 0;
         struct msg *v = NULL, *atk = NULL;
         size_t nv = 0, cap = 0, natk = 0, mail_lines, php_lines;
-        unsigned app_n = 0, sasl_n = 0;
+        unsigned app_n = 0, sasl_n = 0, atk_n = 0;
+        uint64_t attack_total = 0;
         FILE *f, *expect;
         int c;
 
@@ -590,7 +675,7 @@ int main(int argc, char **argv) {
                 bool weekend = wday == 0 || wday == 6;
                 int n_app = weekend ? (int) between(64, 78) : (int) between(90, 104);
                 int n_sasl = weekend ? (int) between(0, 2) : (int) between(2, 6);
-                int n_atk = day == SPIKE ? ATTACK_N : 0;
+                int n_atk = day >= SPIKE && day < SPIKE + SPIKE_DAYS ? attack_n[day - SPIKE] : 0;
                 size_t need = nv + (size_t) (n_app + n_sasl + n_atk);
 
                 if (need > cap) {
@@ -619,12 +704,12 @@ int main(int argc, char **argv) {
                                 unsigned a = (unsigned) (k - n_app - n_sasl);
 
                                 m->kind = K_ATTACK;
-                                m->n = a;
-                                /* about one every three seconds from 04:17 to 20:07 */
-                                m->us = (begin + ATTACK_START + (int64_t) a * 3) * 1000000 +
+                                m->n = atk_n++;
+                                /* about one every three seconds from the day's start */
+                                m->us = (begin + attack_start[day - SPIKE] + (int64_t) a * 3) * 1000000 +
                                         between(0, 2999999);
-                                m->subject = atk_subjects[a % 3];
-                                rcpt_for(m->rcpt, sizeof m->rcpt, m->org, 0, a + 500000);
+                                m->subject = atk_subjects[m->n % 3];
+                                rcpt_for(m->rcpt, sizeof m->rcpt, m->org, 0, m->n + 500000);
                         }
                         make_qid(m->qid, sizeof m->qid);
                         if (m->kind == K_ATTACK) {
@@ -666,27 +751,52 @@ int main(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/logs/php_mail.log", dir);
         php_lines = flush(&php_log, path);
 
+        /* the receivers' reports: one per receiver and day, counting what went to them; and
+         * the one report of the receiver that got the spoofed mails */
+        for (int day = 0; day < DAYS; day++) {
+                for (int o = 0; o < ORGS; o++)
+                        aggregate_day(o, day, day0 + (int64_t) day * 86400, sent[day][o]);
+                if (day == SPOOF_DAY) {
+                        struct row rows[2];
+
+                        for (int i = 0; i < 2; i++) {
+                                snprintf(rows[i].ip, sizeof rows[i].ip, "%s", spoof_ip[i]);
+                                rows[i].count = spoof_n[i];
+                                rows[i].pass = false;
+                        }
+                        aggregate(&spoof_org, day, day0 + (int64_t) day * 86400, rows, 2);
+                }
+        }
+
         snprintf(path, sizeof path, "%s/expected.txt", dir);
         expect = fopen(path, "we");
         if (!expect)
                 die(path);
+        for (int i = 0; i < SPIKE_DAYS; i++)
+                attack_total += (uint64_t) attack_n[i];
         fprintf(expect, "# what dmarctrace must find in this incident (gen-incident)\n"
-                        "spike_day=%s\nspike_begin=%" PRId64 "\nfirst_day=%s\ndays=%d\n"
-                        "aggregate_reports=%d\nfailure_reports=%d\nattack_messages=%d\n"
-                        "spike_volume=%" PRIu64 "\nusual_volume=%" PRIu64 "\nmessages=%" PRIu64 "\n"
-                        "attack_script=%s\nattack_line=3\nattack_uid=33\napp_script=%s\napp_line=88\n",
-                ymd(spike, d, sizeof d), spike, ymd(day0, path, sizeof path), DAYS, DAYS * ORGS,
-                RUF_N, ATTACK_N, total[SPIKE], total[SPIKE] - ATTACK_N, n_msgs, script_atk,
-                script_app);
+                        "spike_day=%s\nspike_days=%s", ymd(spike, d, sizeof d), d);
+        for (int i = 1; i < SPIKE_DAYS; i++)
+                fprintf(expect, " %s", ymd(spike + (int64_t) i * 86400, d, sizeof d));
+        fprintf(expect, "\nattack_counts=");
+        for (int i = 0; i < SPIKE_DAYS; i++)
+                fprintf(expect, "%s%d", i ? " " : "", attack_n[i]);
+        fprintf(expect, "\nnormal_day=%s\n", ymd(spike + (int64_t) SPIKE_DAYS * 86400, d, sizeof d));
+        fprintf(expect, "spoof_day=%s\nspoof_org=%s\nspoof_messages=%" PRIu64 "\nspoof_ips=%s %s\n",
+                ymd(day0 + (int64_t) SPOOF_DAY * 86400, d, sizeof d), spoof_org.name,
+                spoof_n[0] + spoof_n[1], spoof_ip[0], spoof_ip[1]);
+        fprintf(expect, "spike_begin=%" PRId64 "\nfirst_day=%s\ndays=%d\n"
+                        "aggregate_reports=%d\nfailure_reports=%d\nattack_messages=%" PRIu64 "\n"
+                        "spike_volume=%" PRIu64 "\nmessages=%" PRIu64 "\n"
+                        "attack_script=%s\nattack_line=3\nattack_uid=33\napp_script=%s\napp_line=88\n"
+                        "# day YYYY-MM-DD messages pass fail own_host local_sent (summary --json)\n",
+                spike, ymd(day0, path, sizeof path), DAYS, DAYS * ORGS + 1, RUF_N, attack_total,
+                total[SPIKE], n_msgs, script_atk, script_app);
         for (int day = 0; day < DAYS; day++)
-                fprintf(expect, "day %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
-                        ymd(day0 + (int64_t) day * 86400, d, sizeof d), total[day], sent[day][0],
-                        sent[day][1], sent[day][2]);
-
-        /* the receivers' reports: one per receiver and day, counting what went to them */
-        for (int day = 0; day < DAYS; day++)
-                for (int o = 0; o < ORGS; o++)
-                        aggregate(o, day, day0 + (int64_t) day * 86400, sent[day][o]);
+                fprintf(expect, "day %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+                        ymd(day0 + (int64_t) day * 86400, d, sizeof d), reported[day].messages,
+                        reported[day].pass, reported[day].messages - reported[day].pass,
+                        reported[day].own, total[day]);
 
         /* failure reports about attack messages spread over the attack */
         for (size_t i = 0; i < nv; i++)
@@ -713,19 +823,25 @@ int main(int argc, char **argv) {
                    "identity = {\n        addresses = [ \"203.0.113.25\" ];\n"
                    "        hostnames = [ \"web1.shop.example\" ];\n};\n"
                    "logs = {\n        postfix = [ \"%s/logs/mail.log\" ];\n"
-                   "        php_mail = [ \"%s/logs/php_mail.log\" ];\n        exim = [ ];\n};\n"
+                   "        php_mail = [ \"%s/logs/php_mail.log\" ];\n        exim = [ ];\n"
+                   "        retention_days = 60;    # the whole five weeks stay in the index\n};\n"
                    "events = { records = \"own\"; };\n",
                 dir, dir, dir, dir);
         if (fclose(f) != 0)
                 die(path);
 
-        printf("gen-incident: %s: shop.example, %d days from %s; spike day %s\n", dir, DAYS,
-               ymd(day0, path, sizeof path), ymd(spike, d, sizeof d));
-        printf("  web1 (203.0.113.25) sent %" PRIu64 " messages a day on average before, %" PRIu64
-               " on the spike day (%d from %s)\n",
-               (n_msgs - total[SPIKE]) / SPIKE, total[SPIKE], ATTACK_N, script_atk);
-        printf("  Maildir: %d aggregate reports, %d failure reports; logs: %zu Postfix lines, %zu PHP "
-               "mail() lines\n", DAYS * ORGS, RUF_N, mail_lines, php_lines);
+        printf("gen-incident: %s: shop.example, %d days from %s; spike days %s and ",
+               argv[optind], DAYS, ymd(day0, path, sizeof path), ymd(spike, d, sizeof d));
+        printf("%s\n", ymd(spike + 86400, d, sizeof d));
+        printf("  web1 (203.0.113.25) sent %" PRIu64 " messages a day on average before, then %" PRIu64
+               " and %" PRIu64 " (%" PRIu64 " from %s)\n",
+               (n_msgs - total[SPIKE] - total[SPIKE + 1]) / (DAYS - SPIKE_DAYS), total[SPIKE],
+               total[SPIKE + 1], attack_total, script_atk);
+        printf("  %s: %" PRIu64 " spoofed mails from %s and %s, reported by %s\n",
+               ymd(day0 + (int64_t) SPOOF_DAY * 86400, d, sizeof d), spoof_n[0] + spoof_n[1],
+               spoof_ip[0], spoof_ip[1], spoof_org.name);
+        printf("  Maildir: %d aggregate reports (zip, gzip, XML), %d failure reports; logs: %zu Postfix "
+               "lines, %zu PHP mail() lines\n", DAYS * ORGS + 1, RUF_N, mail_lines, php_lines);
         free(v);
         free(atk);
         return 0;
