@@ -22,7 +22,7 @@
  *
  * RLIMIT_CPU counts a process' whole life: before each message the child sets its soft limit
  * to the CPU it has used plus cpu_seconds; the hard limit, three times cpu_seconds, bounds the
- * worker's whole life, and the parent retires the worker before a message could reach it.
+ * worker's whole life, and the worker asks to be retired before a message could reach it.
  *
  * The parent sends the request and polls the socket against a CLOCK_MONOTONIC budget, reads
  * each record whole (its length checked against a per-type cap before any allocation),
@@ -610,7 +610,7 @@ static bool run_test_hook(const char *hook, struct wout *w) {
 struct req {
         uint64_t len;                   /* message bytes, at most lim.message_bytes */
         uint32_t source_len;            /* at most W_SOURCE_MAX */
-        uint32_t zero;
+        uint32_t zero;                  /* padding, sent as zeros */
         struct dt_limits lim;
 };
 
@@ -656,7 +656,7 @@ static _Noreturn void child_main(int sock, pid_t parent, uint64_t as_limit, uint
                         free(w.buf);
                         _exit(0);       /* the parent closed the socket: retired */
                 }
-                if (q.len > q.lim.message_bytes || q.source_len > W_SOURCE_MAX)
+                if (q.len > q.lim.message_bytes || q.len >= SIZE_MAX || q.source_len > W_SOURCE_MAX)
                         _exit(4);
                 source = malloc(q.source_len + 1);
                 data = malloc(q.len + 1);
@@ -692,6 +692,7 @@ struct dt_worker {
         pid_t pid;                      /* the running worker, 0 when none */
         int fd;                         /* our end of its socket, -1 when none */
         uint32_t n_messages;            /* parsed by this worker */
+        int unclean;                    /* the first unclean exit of a retired worker */
 };
 
 /* mono_usec - CLOCK_MONOTONIC in microseconds */
@@ -1701,10 +1702,13 @@ static int send_request(struct parent *P, const void *data, size_t len, const ch
         return r;
 }
 
-/* after_message - retire the worker (see the top of this file) or keep it for the next */
-static void after_message(struct dt_worker *w, bool retire) {
-        if (retire || ++w->n_messages >= w->max_messages)
-                (void) stop(w, false, (uint64_t) w->timeout_ms * 1000u);
+/* retire - stop the worker (see the top of this file), keeping an unclean exit for
+ * dt_worker_stop */
+static void retire(struct dt_worker *w) {
+        int wstatus = stop(w, false, (uint64_t) w->timeout_ms * 1000u);
+
+        if (wstatus != 0 && w->unclean == 0)
+                w->unclean = wstatus;
 }
 
 int dt_worker_new(const struct dt_worker_opts *opts, struct dt_worker **out) {
@@ -1729,10 +1733,19 @@ pid_t dt_worker_pid(const struct dt_worker *w) {
         return w->pid;
 }
 
+int dt_worker_stop(struct dt_worker *w) {
+        int wstatus;
+
+        retire(w);
+        wstatus = w->unclean;
+        w->unclean = 0;
+        return wstatus;
+}
+
 struct dt_worker *dt_worker_free(struct dt_worker *w) {
         if (!w)
                 return NULL;
-        (void) stop(w, false, (uint64_t) w->timeout_ms * 1000u);
+        (void) dt_worker_stop(w);
         free(w);
         return NULL;
 }
@@ -1768,10 +1781,10 @@ int dt_worker_parse(struct dt_worker *w, const void *data, size_t len, const cha
                 r = pump(&P, &truncated);
         P.meta = dt_worker_report_free(P.meta);
         free(P.buf);
-        if (r == 1)
-                after_message(w, P.status_r < 0 || P.retire);
-        else                            /* dead (EOF), or to be killed: not used again */
+        if (r != 1)                     /* dead (EOF), or to be killed: not used again */
                 P.wstatus = stop(w, r < 0, P.budget);
+        else if (P.status_r < 0 || P.retire || ++w->n_messages >= w->max_messages)
+                retire(w);
 
         if (r == -ECANCELED)
                 return P.sink_r;        /* the sink stopped: its code, err untouched */

@@ -121,8 +121,15 @@ int dt_worker_parse(struct dt_worker *w, const void *data, size_t len, const cha
 /* dt_worker_pid - the running worker process, 0 when there is none (for logs and tests) */
 pid_t dt_worker_pid(const struct dt_worker *w);
 
-/* dt_worker_free - stop the worker (it exits when its socket closes; killed if it does not
- * within the timeout) and reap it; NULL-safe, returns NULL. Leaves no child and no fd. */
+/* dt_worker_stop - retire the running worker now: close its socket (it exits) and reap it,
+ * killed if it has not exited within the timeout; the next dt_worker_parse starts a fresh one.
+ * Returns 0 when it and every worker retired since the last call exited cleanly, else the
+ * first other wait status (tests check it: under valgrind, a worker's own leaks make it exit
+ * non-zero). Workers killed for a message's fault do not count: that message said so. */
+int dt_worker_stop(struct dt_worker *w);
+
+/* dt_worker_free - dt_worker_stop, then free; NULL-safe, returns NULL. Leaves no child and no
+ * fd. */
 struct dt_worker *dt_worker_free(struct dt_worker *w);
 DEFINE_FREEP(struct dt_worker, dt_worker_free)
 

@@ -59,7 +59,7 @@ static int parse_fresh(const void *buf, size_t len, const char *source, const st
 
         ck_assert_int_eq(dt_worker_new(opts, &w), 0);
         r = dt_worker_parse(w, buf, len, source, lim, sink, userdata, err);
-        w = dt_worker_free(w);
+        ck_assert_int_eq(dt_worker_stop(w), 0);         /* every worker exited cleanly */
         assert_no_child();
         return r;
 }
@@ -514,7 +514,7 @@ START_TEST(one_worker_many_messages)
         ck_assert_int_eq(parse_tierpod(w, "after", &dt_limits_default, &err), 0);
         ck_assert_int_gt(dt_worker_pid(w), 0);
         ck_assert_int_ne(dt_worker_pid(w), first);
-        w = dt_worker_free(w);
+        ck_assert_int_eq(dt_worker_stop(w), 0);         /* every worker exited cleanly */
         assert_no_child();
         fd_after = dup(0);
         close(fd_after);
@@ -649,7 +649,7 @@ START_TEST(worker_misbehaves)
         ck_assert_int_ne(pids[FAULT_K + 1], pids[0]);
         for (k = FAULT_K + 2; k < FAULT_N; k++)
                 ck_assert_int_eq(pids[k], pids[FAULT_K + 1]);
-        w = dt_worker_free(w);
+        ck_assert_int_eq(dt_worker_stop(w), 0);         /* every worker exited cleanly */
         assert_no_child();
 }
 END_TEST
@@ -667,7 +667,7 @@ START_TEST(hook_only_for_matching_source)
         ck_assert_str_eq(err.reason, DT_R_WORKER_CRASH);
         unsetenv("DT_WORKER_TEST");
         unsetenv("DT_WORKER_TEST_MATCH");
-        w = dt_worker_free(w);
+        ck_assert_int_eq(dt_worker_stop(w), 0);         /* every worker exited cleanly */
         assert_no_child();
 }
 END_TEST
@@ -688,7 +688,7 @@ START_TEST(dead_worker_replaced)
         ck_assert_int_eq(parse_tierpod(w, "b", &dt_limits_default, &err), 0);
         ck_assert_int_gt(dt_worker_pid(w), 0);
         ck_assert_int_ne(dt_worker_pid(w), pid);
-        w = dt_worker_free(w);
+        ck_assert_int_eq(dt_worker_stop(w), 0);         /* every worker exited cleanly */
         assert_no_child();
 }
 END_TEST
@@ -717,7 +717,7 @@ START_TEST(retires_after_max_messages)
         ck_assert_int_eq(pids[4], pids[3]);
         ck_assert_int_ne(pids[6], pids[3]);
         ck_assert_int_ne(pids[6], pids[0]);
-        w = dt_worker_free(w);
+        ck_assert_int_eq(dt_worker_stop(w), 0);         /* every worker exited cleanly */
         assert_no_child();
 }
 END_TEST
@@ -745,7 +745,7 @@ START_TEST(retires_on_growth)
                 ck_assert_int_ne(dt_worker_pid(w), first);
         else
                 ck_assert_int_eq(dt_worker_pid(w), first);
-        w = dt_worker_free(w);
+        ck_assert_int_eq(dt_worker_stop(w), 0);         /* every worker exited cleanly */
         assert_no_child();
 }
 END_TEST
@@ -773,7 +773,7 @@ START_TEST(cpu_limit_rearmed_per_message)
         ck_assert_int_eq(pids[1], pids[0]);
         ck_assert_int_eq(pids[2], pids[0]);
         ck_assert_int_ne(pids[3], pids[0]);
-        w = dt_worker_free(w);
+        ck_assert_int_eq(dt_worker_stop(w), 0);         /* every worker exited cleanly */
         assert_no_child();
 }
 END_TEST
@@ -794,7 +794,7 @@ START_TEST(cpu_limit_stops_a_spin)
         ck_assert_int_eq(parse_tierpod(w, "2", &dt_limits_default, &err), 0);
         unsetenv("DT_WORKER_TEST");
         unsetenv("DT_WORKER_TEST_MATCH");
-        w = dt_worker_free(w);
+        ck_assert_int_eq(dt_worker_stop(w), 0);         /* every worker exited cleanly */
         assert_no_child();
 }
 END_TEST
@@ -816,6 +816,7 @@ START_TEST(no_leaks_over_many_runs)
                         dt_error_clear(&err);
                         ck_assert_int_eq(dt_worker_parse(w, buf, len, "x", &dt_limits_default, NULL, NULL, &err), 0);
                 }
+                ck_assert_int_eq(dt_worker_stop(w), 0);
         }
         fd_after = dup(0);
         close(fd_after);
