@@ -50,6 +50,25 @@ static void assert_no_child(void) {
         ck_assert_int_eq(errno, ECHILD);
 }
 
+/* assert_clean_stop - stop w: every worker it retired exited cleanly, and nothing is left to
+ * reap */
+static void assert_clean_stop(struct dt_worker *w) {
+        ck_assert_int_eq(dt_worker_stop(w), 0);
+        assert_no_child();
+}
+
+/* set_hook - the test hook (read by workers started from now on) and its match, or none */
+static void set_hook(const char *hook, const char *match) {
+        if (hook)
+                ck_assert_int_eq(setenv("DT_WORKER_TEST", hook, 1), 0);
+        else
+                unsetenv("DT_WORKER_TEST");
+        if (match)
+                ck_assert_int_eq(setenv("DT_WORKER_TEST_MATCH", match, 1), 0);
+        else
+                unsetenv("DT_WORKER_TEST_MATCH");
+}
+
 /* parse_fresh - dt_worker_parse in a worker of its own, stopped after: nothing left behind */
 static int parse_fresh(const void *buf, size_t len, const char *source, const struct dt_limits *lim,
                        const struct dt_worker_opts *opts, const struct dt_worker_sink *sink, void *userdata,
@@ -59,8 +78,7 @@ static int parse_fresh(const void *buf, size_t len, const char *source, const st
 
         ck_assert_int_eq(dt_worker_new(opts, &w), 0);
         r = dt_worker_parse(w, buf, len, source, lim, sink, userdata, err);
-        ck_assert_int_eq(dt_worker_stop(w), 0);         /* every worker exited cleanly */
-        assert_no_child();
+        assert_clean_stop(w);
         return r;
 }
 
@@ -460,6 +478,22 @@ static int parse_tierpod(struct dt_worker *w, const char *source, const struct d
         return r;
 }
 
+/* serve - n tierpod messages through w, each parsed right; pids[k]: the worker that parsed
+ * message k (retired right after it, or still running) */
+static void serve(struct dt_worker *w, const char *source, pid_t *pids, size_t n) {
+        struct dt_error err;
+        size_t k;
+
+        for (k = 0; k < n; k++) {
+                pid_t before = dt_worker_pid(w);
+                int r = parse_tierpod(w, source, &dt_limits_default, &err);
+
+                ck_assert_msg(r == 0, "message %zu: %d %s: %s", k, r, S(err.reason), err.message);
+                pids[k] = dt_worker_pid(w) ? dt_worker_pid(w) : before;
+                ck_assert_int_gt(pids[k], 0);
+        }
+}
+
 START_TEST(one_worker_many_messages)
 {
         const struct dt_worker_opts opts = { .max_rss_growth = 1ull << 30 };
@@ -514,8 +548,7 @@ START_TEST(one_worker_many_messages)
         ck_assert_int_eq(parse_tierpod(w, "after", &dt_limits_default, &err), 0);
         ck_assert_int_gt(dt_worker_pid(w), 0);
         ck_assert_int_ne(dt_worker_pid(w), first);
-        ck_assert_int_eq(dt_worker_stop(w), 0);         /* every worker exited cleanly */
-        assert_no_child();
+        assert_clean_stop(w);
         fd_after = dup(0);
         close(fd_after);
         ck_assert_int_eq(fd_after, fd_before);
@@ -610,8 +643,7 @@ START_TEST(worker_misbehaves)
         double t0;
         int k, r;
 
-        ck_assert_int_eq(setenv("DT_WORKER_TEST", hooks[_i].hook, 1), 0);
-        ck_assert_int_eq(setenv("DT_WORKER_TEST_MATCH", "poison", 1), 0);
+        set_hook(hooks[_i].hook, "poison");
         ck_assert_int_eq(dt_worker_new(&opts, &w), 0);
         for (k = 0; k < FAULT_N; k++) {
                 (void) snprintf(name, sizeof name, "new/%d.%s", k, k == FAULT_K ? "poison" : "fine");
@@ -640,8 +672,7 @@ START_TEST(worker_misbehaves)
                 assert_no_child();
                 fprintf(stderr, "# %s: %s: %s\n", hooks[_i].hook, S(err.reason), err.message);
         }
-        unsetenv("DT_WORKER_TEST");
-        unsetenv("DT_WORKER_TEST_MATCH");
+        set_hook(NULL, NULL);
         /* one worker before the bad message, one fresh worker for all after it */
         for (k = 1; k < FAULT_K; k++)
                 ck_assert_int_eq(pids[k], pids[0]);
@@ -649,8 +680,7 @@ START_TEST(worker_misbehaves)
         ck_assert_int_ne(pids[FAULT_K + 1], pids[0]);
         for (k = FAULT_K + 2; k < FAULT_N; k++)
                 ck_assert_int_eq(pids[k], pids[FAULT_K + 1]);
-        ck_assert_int_eq(dt_worker_stop(w), 0);         /* every worker exited cleanly */
-        assert_no_child();
+        assert_clean_stop(w);
 }
 END_TEST
 
@@ -659,16 +689,13 @@ START_TEST(hook_only_for_matching_source)
         _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
         struct dt_error err;
 
-        setenv("DT_WORKER_TEST", "crash", 1);
-        setenv("DT_WORKER_TEST_MATCH", "poison", 1);
+        set_hook("crash", "poison");
         ck_assert_int_eq(dt_worker_new(NULL, &w), 0);
         ck_assert_int_eq(parse_tierpod(w, "new/1.harmless", &dt_limits_default, &err), 0);
         ck_assert_int_eq(parse_tierpod(w, "new/2.poison", &dt_limits_default, &err), -ECHILD);
         ck_assert_str_eq(err.reason, DT_R_WORKER_CRASH);
-        unsetenv("DT_WORKER_TEST");
-        unsetenv("DT_WORKER_TEST_MATCH");
-        ck_assert_int_eq(dt_worker_stop(w), 0);         /* every worker exited cleanly */
-        assert_no_child();
+        set_hook(NULL, NULL);
+        assert_clean_stop(w);
 }
 END_TEST
 
@@ -688,8 +715,7 @@ START_TEST(dead_worker_replaced)
         ck_assert_int_eq(parse_tierpod(w, "b", &dt_limits_default, &err), 0);
         ck_assert_int_gt(dt_worker_pid(w), 0);
         ck_assert_int_ne(dt_worker_pid(w), pid);
-        ck_assert_int_eq(dt_worker_stop(w), 0);         /* every worker exited cleanly */
-        assert_no_child();
+        assert_clean_stop(w);
 }
 END_TEST
 
@@ -700,25 +726,17 @@ START_TEST(retires_after_max_messages)
         const struct dt_worker_opts opts = { .max_messages = 3, .max_rss_growth = 1ull << 30 };
         _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
         pid_t pids[7];
-        struct dt_error err;
-        size_t k;
 
         ck_assert_int_eq(dt_worker_new(&opts, &w), 0);
-        for (k = 0; k < ELEMENTSOF(pids); k++) {
-                pid_t before = dt_worker_pid(w);
-                ck_assert_int_eq(parse_tierpod(w, "m", &dt_limits_default, &err), 0);
-                /* the pid seen while the message is parsed: retired after it, so 0 at every third */
-                pids[k] = dt_worker_pid(w) ? dt_worker_pid(w) : before;
-                ck_assert_int_eq(dt_worker_pid(w) == 0, k % 3 == 2);
-        }
+        serve(w, "m", pids, ELEMENTSOF(pids));
         ck_assert_int_eq(pids[1], pids[0]);
         ck_assert_int_eq(pids[2], pids[0]);
         ck_assert_int_ne(pids[3], pids[0]);
-        ck_assert_int_eq(pids[4], pids[3]);
+        ck_assert_int_eq(pids[5], pids[3]);
         ck_assert_int_ne(pids[6], pids[3]);
         ck_assert_int_ne(pids[6], pids[0]);
-        ck_assert_int_eq(dt_worker_stop(w), 0);         /* every worker exited cleanly */
-        assert_no_child();
+        ck_assert_int_eq(dt_worker_pid(w), pids[6]);
+        assert_clean_stop(w);
 }
 END_TEST
 
@@ -731,22 +749,19 @@ START_TEST(retires_on_growth)
         struct dt_error err;
         pid_t first;
 
-        setenv("DT_WORKER_TEST", "leak", 1);
-        setenv("DT_WORKER_TEST_MATCH", "leaky", 1);
+        set_hook("leak", "leaky");
         ck_assert_int_eq(dt_worker_new(&opts, &w), 0);
         ck_assert_int_eq(parse_tierpod(w, "1", &dt_limits_default, &err), 0);
         first = dt_worker_pid(w);
         ck_assert_int_eq(parse_tierpod(w, "2.leaky", &dt_limits_default, &err), 0);
         ck_assert_int_eq(parse_tierpod(w, "3", &dt_limits_default, &err), 0);
-        unsetenv("DT_WORKER_TEST");
-        unsetenv("DT_WORKER_TEST_MATCH");
+        set_hook(NULL, NULL);
         ck_assert_int_gt(first, 0);
         if (_i == 0)
                 ck_assert_int_ne(dt_worker_pid(w), first);
         else
                 ck_assert_int_eq(dt_worker_pid(w), first);
-        ck_assert_int_eq(dt_worker_stop(w), 0);         /* every worker exited cleanly */
-        assert_no_child();
+        assert_clean_stop(w);
 }
 END_TEST
 
@@ -757,24 +772,16 @@ START_TEST(cpu_limit_rearmed_per_message)
 {
         const struct dt_worker_opts opts = { .timeout_ms = 60000, .cpu_seconds = 1, .max_rss_growth = 1ull << 30 };
         _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
-        struct dt_error err;
         pid_t pids[4];
-        int k;
 
-        setenv("DT_WORKER_TEST", "burn", 1);
+        set_hook("burn", NULL);
         ck_assert_int_eq(dt_worker_new(&opts, &w), 0);
-        for (k = 0; k < 4; k++) {
-                pid_t before = dt_worker_pid(w);
-                int r = parse_tierpod(w, "burn", &dt_limits_default, &err);
-                ck_assert_msg(r == 0, "message %d: %d %s: %s", k, r, S(err.reason), err.message);
-                pids[k] = dt_worker_pid(w) ? dt_worker_pid(w) : before;
-        }
-        unsetenv("DT_WORKER_TEST");
+        serve(w, "burn", pids, ELEMENTSOF(pids));
+        set_hook(NULL, NULL);
         ck_assert_int_eq(pids[1], pids[0]);
         ck_assert_int_eq(pids[2], pids[0]);
         ck_assert_int_ne(pids[3], pids[0]);
-        ck_assert_int_eq(dt_worker_stop(w), 0);         /* every worker exited cleanly */
-        assert_no_child();
+        assert_clean_stop(w);
 }
 END_TEST
 
@@ -785,17 +792,14 @@ START_TEST(cpu_limit_stops_a_spin)
         _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
         struct dt_error err;
 
-        setenv("DT_WORKER_TEST", "hang", 1);
-        setenv("DT_WORKER_TEST_MATCH", "stuck", 1);
+        set_hook("hang", "stuck");
         ck_assert_int_eq(dt_worker_new(&opts, &w), 0);
         ck_assert_int_eq(parse_tierpod(w, "1.stuck", &dt_limits_default, &err), -ETIMEDOUT);
         ck_assert_str_eq(err.reason, DT_R_TIMEOUT);
         ck_assert_msg(strstr(err.message, "SIGXCPU"), "%s", err.message);
         ck_assert_int_eq(parse_tierpod(w, "2", &dt_limits_default, &err), 0);
-        unsetenv("DT_WORKER_TEST");
-        unsetenv("DT_WORKER_TEST_MATCH");
-        ck_assert_int_eq(dt_worker_stop(w), 0);         /* every worker exited cleanly */
-        assert_no_child();
+        set_hook(NULL, NULL);
+        assert_clean_stop(w);
 }
 END_TEST
 
