@@ -8,8 +8,8 @@
  * sink. A crash, an OOM kill, a hang or a malformed stream in gmime, libxml2 or zlib costs
  * this one message (WORKER_CRASH or TIMEOUT), never the caller: that worker is killed and
  * reaped, and the next message starts a fresh one. A worker is also retired (asked to exit
- * and reaped) after a message it could not parse, after max_messages messages, when its
- * resident memory grew by more than max_rss_growth since its first message, or before its
+ * and reaped) after a message it could not parse, after max_messages messages, when its peak
+ * resident size grew by more than max_rss_growth since its first message, or before its
  * lifetime CPU limit could cut a message short.
  *
  * Test hooks (test-only; read in the CHILD, from the environment it inherited when it was
@@ -41,7 +41,7 @@
 #define DT_WORKER_AS_DEFAULT       (512u << 20) /* address space the worker may add */
 #define DT_WORKER_TIMEOUT_DEFAULT  10000u       /* ms the parent may wait for the worker */
 #define DT_WORKER_MESSAGES_DEFAULT 1000u        /* messages one worker parses */
-#define DT_WORKER_GROWTH_DEFAULT   (16u << 20)  /* resident bytes a worker may gain */
+#define DT_WORKER_GROWTH_DEFAULT   (16u << 20)  /* peak resident bytes a worker may gain */
 #define DT_WORKER_STRING_MAX       (64u << 10)  /* one string in the stream (or xml_text_bytes) */
 
 /* err->reason when no worker could be started (socket, fork): a failure of the run, not of the
@@ -59,8 +59,8 @@ struct dt_worker_opts {
                                  * each message; the worker's whole life may use 3 times this);
                                  * 0: twice the timeout plus 2 s, a backstop behind the deadline */
         uint32_t max_messages;  /* then the worker is retired; 0: DT_WORKER_MESSAGES_DEFAULT */
-        uint64_t max_rss_growth;/* resident bytes the worker may gain after its first message,
-                                 * then it is retired; 0: DT_WORKER_GROWTH_DEFAULT */
+        uint64_t max_rss_growth; /* peak resident bytes the worker may gain after its first
+                                  * message, then it is retired; 0: DT_WORKER_GROWTH_DEFAULT */
 };
 
 struct dt_worker_warning {
