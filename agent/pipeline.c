@@ -1,11 +1,12 @@
 /* pipeline.c - one Maildir message from file to stored, emitted and moved
  *
- * For each message: read it safely (maildir.c), classify and parse it in a worker process
- * (worker.c), and record what it held inside a savepoint of the batch's transaction; events go
- * out before the commit and the files move after it, so a crash anywhere means the messages of
- * the open batch are processed again with the same event ids. A batch (up to 64 messages or
- * 200 ms) shares one commit, so one fsync. A worker that crashes or passes its deadline costs
- * only its message: the attempt is counted, the message is left in new/ for a later rescan
+ * For each message: read it safely (maildir.c), classify and parse it in the pipeline's worker
+ * process (worker.c, kept from message to message), and record what it held inside a
+ * savepoint of the batch's transaction; events go out before the commit and the files move
+ * after it, so a crash anywhere means the messages of the open batch are processed again with
+ * the same event ids. A batch (up to 64 messages or 200 ms) shares one commit, so one fsync.
+ * A worker that crashes or passes its deadline costs only its message (the next message gets
+ * a fresh worker): the attempt is counted, the message is left in new/ for a later rescan
  * (DT_PIPELINE_DEFERRED), and rejected with WORKER_CRASH or TIMEOUT at its
  * PIPELINE_ATTEMPTS_MAX-th attempt.
  * XXX: attempts are counted when the worker fails, so a message that kills the agent itself
@@ -58,6 +59,7 @@ struct dt_pipeline {
         const struct dt_identity *id;
         struct dt_index *idx;           /* NULL: no logs configured */
         struct dt_detect *det;          /* NULL: no detection (tests) */
+        struct dt_worker *worker;       /* parses message after message */
         struct dt_pipeline_stats stats;
         struct pending pending[PIPELINE_BATCH_MAX];
         size_t n_pending;
@@ -523,7 +525,7 @@ static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, con
         if (r < 0)
                 return r;
         r = read_error < 0 ? read_error :
-            dt_worker_parse(buf, len, j->path, &p->cfg->limits, NULL, &sink, j, err);
+            dt_worker_parse(p->worker, buf, len, j->path, &p->cfg->limits, &sink, j, err);
         if (j->fatal < 0) {
                 dt_store_rollback_to(p->store);
                 return j->fatal;
@@ -638,7 +640,10 @@ int dt_pipeline_new(const struct dt_config *cfg, struct dt_store *store, struct 
                     struct dt_detect *det, struct dt_pipeline **out) {
         struct dt_pipeline *p = calloc(1, sizeof *p);
 
-        if (!p || dt_rollup_new(mono_usec(), &p->rollup) < 0) {
+        if (!p)
+                return -ENOMEM;
+        if (dt_rollup_new(mono_usec(), &p->rollup) < 0 || dt_worker_new(NULL, &p->worker) < 0) {
+                dt_rollup_free(p->rollup);
                 free(p);
                 return -ENOMEM;
         }
@@ -676,6 +681,7 @@ struct dt_pipeline *dt_pipeline_free(struct dt_pipeline *p) {
                 free(p->pending[i].name);
         (void) dt_rollup_emit(p->rollup, p->em, mono_usec(), true);    /* the last window */
         dt_rollup_free(p->rollup);
+        dt_worker_free(p->worker);
         free(p);
         return NULL;
 }

@@ -1,23 +1,45 @@
-/* worker.c - parse one untrusted message in a forked, limited worker; replay its results
+/* worker.c - parse untrusted messages in a forked, limited, persistent worker; replay results
  *
- * The parent forks; the child keeps the message bytes it inherited, drops what it does not need
- * (every fd but the pipe's write end, with stdin/stdout/stderr on /dev/null; signal handlers;
+ * The parent forks a worker when it first needs one. The child drops what it does not need
+ * (every fd but its end of the socket, with stdin/stdout/stderr on /dev/null; signal handlers;
  * the right to gain privileges or dump core; most of its address space, CPU time, file size
- * and fd budget) and runs dt_parse_buffer() with a sink that serialises what it is handed into
- * records on the pipe:
+ * and fd budget), then serves one request after another until its socket closes:
  *
+ *      request = struct req (message and source lengths, the limits), source, message bytes
  *      record  = u32 type, u32 payload length, payload
  *      payload = a fixed sequence per type of u8 (bool, 0 or 1), u32, u64/i64 (host order: both
  *                ends are the same program) and strings (u32 length, 0xffffffff for NULL, bytes)
- *      stream  = (AGG_BEGIN RECORD* AGG_END | FAILURE)? STATUS, then end of file
+ *      reply   = (AGG_BEGIN RECORD* AGG_END | FAILURE)? STATUS
  *
- * The parent polls the pipe against a CLOCK_MONOTONIC budget, reads each record whole (its
- * length checked against a per-type cap before any allocation), decodes it field by field with
- * bounds, caps, NUL and UTF-8 checks, rebuilds the report's structs (struct dt_record,
- * struct dt_failure with its struct dt_headers) and hands them to the sink as they arrive, so
- * a report of a million records costs the parent one record's memory. It then reaps the child
- * and decides: a death by signal or an odd exit is WORKER_CRASH, the deadline (or the CPU limit)
- * is TIMEOUT, else the parse's own status.
+ * The message travels over an AF_UNIX stream socketpair, length-prefixed, not in a memfd or a
+ * shared mapping: one copy of at most limits.message_bytes costs little next to its parse (the
+ * fork it replaces cost far more), the child parses memory that is its own (nothing the parent
+ * does later can change the bytes under the parser; no fd to pass, seal and map per message),
+ * and both ends check the length against the limit. A socket rather than two pipes because
+ * send(MSG_NOSIGNAL) turns a dead worker into EPIPE instead of a SIGPIPE in the caller, without
+ * touching the caller's signal dispositions, and one fd serves both ways in the child. (The
+ * parent reads with read(), so fds a compromised worker might send are dropped by the kernel.)
+ *
+ * RLIMIT_CPU counts a process' whole life: before each message the child sets its soft limit
+ * to the CPU it has used plus cpu_seconds; the hard limit, three times cpu_seconds, bounds the
+ * worker's whole life, and the worker asks to be retired before a message could reach it.
+ *
+ * The parent sends the request and polls the socket against a CLOCK_MONOTONIC budget, reads
+ * each record whole (its length checked against a per-type cap before any allocation),
+ * decodes it field by field with bounds, caps, NUL and UTF-8 checks, rebuilds the report's
+ * structs (struct dt_record, struct dt_failure with its struct dt_headers) and hands them to
+ * the sink as they arrive, so a report of a million records costs the parent one record's
+ * memory. The STATUS ends the message; the worker then waits for the next. A worker that dies
+ * (EOF before the status: its exit status decides between WORKER_CRASH and TIMEOUT), passes
+ * the deadline, writes anything malformed, or is cut short by the sink is killed and reaped at
+ * once. The parent retires a worker (closes its socket, the worker exits, the parent reaps
+ * it) after max_messages, after a message it could not parse (error paths are where parsers
+ * leak and where hostile input goes), and when the worker asks in its STATUS: the worker
+ * checks itself after each message (getrusage: no /proc read per message in the parent) and
+ * asks when its peak resident size grew past max_rss_growth since its first message, or when
+ * its hard CPU limit is within one message's budget. A worker that would not ask is still
+ * bound by the limits the kernel holds. Before a message the socket must be quiet: a worker
+ * that died or wrote past its status in between is replaced without charging the message.
  *
  * SECURITY: the child runs gmime, libxml2, zlib and libzip on mail from anyone and may be
  * compromised; the parent trusts nothing in the stream it has not checked. Every string is at
@@ -26,8 +48,10 @@
  * sanitised) go through dt_sanitize again; every count is capped, every enum and index range-
  * checked, the record order follows the state machine above, a record's bytes must be used
  * exactly, and the status' reason must be a reason code. Anything else kills the worker:
- * "malformed worker stream". A child that stops writing is killed at the deadline; one that
- * closes the pipe and lingers is killed too. No zombie is left: every path ends in waitpid(). */
+ * "malformed worker stream". A child that stops writing is killed at the deadline. A worker
+ * that was compromised could lie about the messages after the one that took it over, within
+ * these checks, until it is retired: the retirement rules above bound that, as they bound
+ * leaks and fragmentation. No zombie is left: every path ends in waitpid(). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +63,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,6 +95,8 @@ enum {
 #define W_WARN_MAX 100000u                      /* warnings per report */
 #define W_RCPT_MAX 100000u                      /* Original-Rcpt-To values */
 #define W_IO_CHUNK (64u << 10)                  /* the parent reads at least this much at once */
+#define W_SOURCE_MAX 4096u                      /* bytes of a source name the worker gets */
+#define W_CPU_LIVES 3u                          /* lifetime CPU: this many messages' worth */
 #define W_TEST_ENV "DT_WORKER_TEST"
 #define W_TEST_MATCH_ENV "DT_WORKER_TEST_MATCH"
 
@@ -381,8 +408,8 @@ static void w_failure(struct wout *w, const struct dt_failure *f, const char *ke
         w_end(w);
 }
 
-/* w_status - the parse's result, last in the stream */
-static void w_status(struct wout *w, int r, const struct dt_error *e) {
+/* w_status - the parse's result, last in the reply; retire: the worker asks to be replaced */
+static void w_status(struct wout *w, int r, const struct dt_error *e, bool retire) {
         w_begin(w, W_STATUS);
         w_i64(w, r);
         w_i64(w, e->code);
@@ -390,6 +417,7 @@ static void w_status(struct wout *w, int r, const struct dt_error *e) {
         w_str(w, e->message);
         w_i64(w, e->offset);
         w_i64(w, e->line);
+        w_u8(w, retire);
         w_end(w);
 }
 
@@ -436,11 +464,52 @@ static void lower_limit(int res, uint64_t v) {
                 _exit(6);
 }
 
-/* child_confine - fds, signals, limits and privileges of the worker; returns the pipe's fd */
-static int child_confine(int wfd, pid_t parent, uint64_t as_limit, uint32_t timeout_ms) {
+/* usage - this process' CPU time in whole seconds, rounded up (user and system time summed
+ * first: RLIMIT_CPU counts their sum), and its peak resident size in bytes; false on failure */
+static bool usage(uint64_t *cpu, uint64_t *maxrss) {
+        struct rusage ru;
+        uint64_t us;
+
+        if (getrusage(RUSAGE_SELF, &ru) < 0)
+                return false;
+        us = ((uint64_t) ru.ru_utime.tv_sec + (uint64_t) ru.ru_stime.tv_sec) * 1000000u +
+             (uint64_t) ru.ru_utime.tv_usec + (uint64_t) ru.ru_stime.tv_usec;
+        *cpu = us / 1000000u + 1;
+        *maxrss = (uint64_t) ru.ru_maxrss * 1024u;
+        return true;
+}
+
+/* worn_out - after a message: its CPU time is within one message's budget of the hard limit,
+ * or its peak resident size grew by more than growth since its first message (*rss_base) */
+static bool worn_out(uint32_t cpu, uint64_t growth, uint64_t *rss_base) {
+        uint64_t used, rss;
+
+        if (!usage(&used, &rss))
+                return true;
+        if (*rss_base == 0)
+                *rss_base = rss;
+        return used + cpu > (uint64_t) cpu * W_CPU_LIVES || rss > *rss_base + growth;
+}
+
+/* arm_cpu - let the next message use cpu seconds more than this process has used so far
+ * (RLIMIT_CPU counts the whole life of the process), within the hard limit */
+static void arm_cpu(uint32_t cpu) {
+        struct rlimit rl;
+        uint64_t used, rss;
+
+        if (!usage(&used, &rss) || getrlimit(RLIMIT_CPU, &rl) < 0)
+                _exit(6);
+        rl.rlim_cur = (rlim_t) (used + cpu);
+        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
+                rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_CPU, &rl) < 0)
+                _exit(6);
+}
+
+/* child_confine - fds, signals, limits and privileges of the worker; returns the socket's fd */
+static int child_confine(int sock, pid_t parent, uint64_t as_limit, uint64_t cpu_life) {
         struct sigaction sa = { .sa_handler = SIG_DFL };
         sigset_t all;
-        uint64_t cpu;
         int fd, nul, sig;
 
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
@@ -452,7 +521,7 @@ static int child_confine(int wfd, pid_t parent, uint64_t as_limit, uint32_t time
         sigemptyset(&all);
         (void) sigprocmask(SIG_SETMASK, &all, NULL);
 
-        fd = fcntl(wfd, F_DUPFD, 10);
+        fd = fcntl(sock, F_DUPFD, 10);
         nul = open("/dev/null", O_RDWR);
         if (fd < 0 || nul < 0)
                 _exit(8);
@@ -464,11 +533,10 @@ static int child_confine(int wfd, pid_t parent, uint64_t as_limit, uint32_t time
                         (void) close(i);
         }
 
-        cpu = (uint64_t) timeout_ms / 1000u * 2u + 2u;  /* a backstop: the deadline comes first */
         lower_limit(RLIMIT_CORE, 0);
         lower_limit(RLIMIT_FSIZE, 0);
         lower_limit(RLIMIT_NOFILE, 16);
-        lower_limit(RLIMIT_CPU, cpu);
+        lower_limit(RLIMIT_CPU, cpu_life);
         lower_limit(RLIMIT_AS, as_limit);
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 _exit(9);
@@ -487,66 +555,145 @@ static const char *test_hook(const char *source) {
         return hook;
 }
 
-/* run_test_hook - misbehave as asked */
-static void run_test_hook(const char *hook, struct wout *w) {
+/* hog - allocate and touch up to max bytes, in blocks as large as will do, kept chained from a
+ * static as a parser's runaway cache would be (so valgrind, following the fork, sees no leak) */
+static void hog(size_t max) {
         static const size_t sizes[] = { 16u << 20, 1u << 20, 64u << 10, 4096, 256, 16 };
+        static void *chain;
+        size_t i, total = 0;
+
+        for (i = 0; i < ELEMENTSOF(sizes); i++) {
+                void **p;
+                while (total + sizes[i] <= max && (p = malloc(sizes[i]))) {
+                        memset(p, 0xa5, sizes[i]);
+                        *p = chain;
+                        chain = p;
+                        total += sizes[i];
+                }
+        }
+}
+
+/* cpu_ms - CPU time this process has used, in ms */
+static uint64_t cpu_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+}
+
+/* run_test_hook - misbehave as asked; false: skip the parse and its status */
+static bool run_test_hook(const char *hook, struct wout *w) {
         static const char junk[] = "\x7f\0\0\0\5\0\0\0junk!";
         volatile unsigned spin = 0;
-        size_t i;
+        uint64_t t0;
 
         if (strcmp(hook, "crash") == 0)
                 abort();
         if (strcmp(hook, "hang") == 0)
                 for (;;)
                         spin++;
-        if (strcmp(hook, "oom") == 0) {
-                /* fill the address space, then parse with what is left. The blocks stay
-                 * chained from a static, as a parser's runaway cache would (and valgrind,
-                 * following the fork, sees no leak) */
-                static void *chain;
-                for (i = 0; i < ELEMENTSOF(sizes); i++) {
-                        void **p;
-                        while ((p = malloc(sizes[i]))) {
-                                memset(p, 0xa5, sizes[i]);
-                                *p = chain;
-                                chain = p;
-                        }
-                }
-                return;
-        }
+        if (strcmp(hook, "oom") == 0)
+                hog(SIZE_MAX);          /* then parse with what is left */
+        if (strcmp(hook, "leak") == 0)
+                hog(24u << 20);
+        if (strcmp(hook, "burn") == 0)
+                for (t0 = cpu_ms(); cpu_ms() - t0 < 700;)
+                        spin++;
         if (strcmp(hook, "garbage") == 0) {
                 w_put(w, junk, sizeof junk - 1);
                 w_flush(w);
-                _exit(0);
+                return false;
         }
+        return true;
 }
 
-/* child_main - the worker: confine, parse, stream, exit (never returns into the caller) */
-static _Noreturn void child_main(int wfd, pid_t parent, const void *data, size_t len,
-                                 const char *source, const struct dt_limits *lim,
-                                 uint64_t as_limit, uint32_t timeout_ms) {
+struct req {
+        uint64_t len;                   /* message bytes, at most lim.message_bytes */
+        uint32_t source_len;            /* at most W_SOURCE_MAX */
+        uint32_t zero;                  /* padding, sent as zeros */
+        struct dt_limits lim;
+};
+
+/* read_all - n bytes from fd; false at end of file before the first byte, and the worker ends
+ * on anything else that is not n bytes (the parent is gone or broken: nobody to tell) */
+static bool read_all(int fd, void *p, size_t n) {
+        size_t off = 0;
+
+        while (off < n) {
+                ssize_t k = read(fd, (char *) p + off, n - off);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k == 0 && off == 0)
+                        return false;
+                if (k <= 0)
+                        _exit(4);
+                off += (size_t) k;
+        }
+        return true;
+}
+
+/* child_main - the worker: confine, then parse and stream message after message until the
+ * socket closes (never returns into the caller) */
+static _Noreturn void child_main(int sock, pid_t parent, uint64_t as_limit, uint32_t cpu,
+                                 uint64_t growth) {
         const struct dt_parse_sink sink = { .aggregate = child_aggregate, .failure = child_failure };
         struct wout w = { 0 };
-        struct dt_error err;
-        const char *hook;
-        int r;
+        uint64_t rss_base = 0;
 
-        w.fd = child_confine(wfd, parent, as_limit, timeout_ms);
+        w.fd = child_confine(sock, parent, as_limit, (uint64_t) cpu * W_CPU_LIVES);
         w.cap = 2 * W_FLUSH_AT;         /* the output buffer now, while memory is plentiful */
         w.buf = malloc(w.cap);
         if (!w.buf)
                 _exit(5);
-        hook = test_hook(source);
-        if (hook)
-                run_test_hook(hook, &w);
-        dt_error_clear(&err);
-        r = dt_parse_buffer(data, len, source, lim, &sink, &w, &err);
-        w_status(&w, r, &err);
-        w_flush(&w);
-        _exit(0);
+        for (;;) {
+                _cleanup_free_ char *source = NULL, *data = NULL;
+                struct dt_error err;
+                struct req q;
+                const char *hook;
+                int r;
+
+                if (!read_all(w.fd, &q, sizeof q)) {
+                        free(w.buf);
+                        _exit(0);       /* the parent closed the socket: retired */
+                }
+                if (q.len > q.lim.message_bytes || q.len >= SIZE_MAX || q.source_len > W_SOURCE_MAX)
+                        _exit(4);
+                source = malloc(q.source_len + 1);
+                data = malloc(q.len + 1);
+                if (!source || !data)
+                        _exit(5);
+                if (!read_all(w.fd, source, q.source_len) || !read_all(w.fd, data, q.len))
+                        _exit(4);
+                source[q.source_len] = '\0';
+                data[q.len] = '\0';     /* as dt_parse_read_file gives it */
+                arm_cpu(cpu);
+                hook = test_hook(source);
+                if (hook && !run_test_hook(hook, &w))
+                        continue;
+                dt_error_clear(&err);
+                r = dt_parse_buffer(data, q.len, source, &q.lim, &sink, &w, &err);
+                w_status(&w, r, &err, worn_out(cpu, growth, &rss_base));
+                w_flush(&w);
+                if (w.cap > 2 * W_FLUSH_AT) {   /* after a large record, back to the usual size */
+                        char *b = realloc(w.buf, 2 * W_FLUSH_AT);
+                        if (b) {
+                                w.buf = (unsigned char *) b;
+                                w.cap = 2 * W_FLUSH_AT;
+                        }
+                }
+        }
 }
 
 /* ================================ the parent: reading ================================== */
+
+struct dt_worker {
+        uint64_t as_bytes, max_rss_growth;
+        uint32_t timeout_ms, cpu, max_messages;
+        pid_t pid;                      /* the running worker, 0 when none */
+        int fd;                         /* our end of its socket, -1 when none */
+        uint32_t n_messages;            /* parsed by this worker */
+        int unclean;                    /* the first unclean exit of a retired worker */
+};
 
 /* mono_usec - CLOCK_MONOTONIC in microseconds */
 static uint64_t mono_usec(void) {
@@ -580,8 +727,6 @@ static uint64_t vm_size(void) {
 
 struct parent {
         int fd;
-        pid_t pid;
-        bool reaped;
         int wstatus;
         uint64_t budget;                /* usec the parent may still wait */
         unsigned char *buf;
@@ -597,16 +742,55 @@ struct parent {
         int sink_r;                     /* what a sink callback that stopped returned */
         int status_r;
         struct dt_error status;
+        bool retire;                    /* the worker asked to be replaced */
         char why[160];                  /* what was malformed */
 };
+
+/* wait_fd - poll the worker's socket for events within what is left of the budget: 0 try the
+ * I/O (ready, or interrupted with time left), -ETIMEDOUT, -errno */
+static int wait_fd(struct parent *P, short events) {
+        struct pollfd pfd = { .fd = P->fd, .events = events };
+        uint64_t t0 = mono_usec(), spent;
+        int k, e;
+
+        k = P->budget ? poll(&pfd, 1, (int) ((P->budget + 999) / 1000)) : 0;
+        e = errno;
+        spent = mono_usec() - t0;
+        P->budget = spent >= P->budget ? 0 : P->budget - spent;
+        if (k < 0 && e != EINTR)
+                return -e;
+        if (k == 0 && P->budget == 0)
+                return -ETIMEDOUT;
+        return 0;
+}
+
+/* send_all - n bytes to the worker within the budget: 0, -ETIMEDOUT, -errno (-EPIPE: gone) */
+static int send_all(struct parent *P, const void *p, size_t n) {
+        const unsigned char *b = p;
+
+        while (n > 0) {
+                ssize_t k = send(P->fd, b, n, MSG_NOSIGNAL);
+                int r;
+
+                if (k > 0) {
+                        b += k;
+                        n -= (size_t) k;
+                        continue;
+                }
+                if (k < 0 && errno != EAGAIN && errno != EINTR)
+                        return -errno;
+                r = wait_fd(P, POLLOUT);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
 
 /* fill - have at least need bytes buffered: 1 yes, 0 end of file first, -ETIMEDOUT, -errno */
 static int fill(struct parent *P, size_t need) {
         while (P->end - P->start < need) {
-                struct pollfd pfd = { .fd = P->fd, .events = POLLIN };
-                uint64_t t0, spent;
                 ssize_t n;
-                int k;
+                int r;
 
                 if (P->start > 0) {             /* what is left of a record to the front */
                         memmove(P->buf, P->buf + P->start, P->end - P->start);
@@ -620,23 +804,18 @@ static int fill(struct parent *P, size_t need) {
                         P->buf = b;
                         P->cap = need + W_IO_CHUNK;
                 }
-                t0 = mono_usec();
-                k = P->budget ? poll(&pfd, 1, (int) ((P->budget + 999) / 1000)) : 0;
-                if (k < 0 && errno != EINTR)
-                        return -errno;
-                if (k > 0) {
-                        n = read(P->fd, P->buf + P->end, P->cap - P->end);
-                        if (n < 0 && errno != EINTR && errno != EAGAIN)
-                                return -errno;
-                        if (n == 0)
-                                return 0;
-                        if (n > 0)
-                                P->end += (size_t) n;
+                n = read(P->fd, P->buf + P->end, P->cap - P->end);
+                if (n == 0 || (n < 0 && errno == ECONNRESET))   /* reset: it died unread */
+                        return 0;
+                if (n > 0) {
+                        P->end += (size_t) n;
+                        continue;
                 }
-                spent = mono_usec() - t0;
-                P->budget = spent >= P->budget ? 0 : P->budget - spent;
-                if (k == 0 && P->budget == 0)
-                        return -ETIMEDOUT;
+                if (errno != EAGAIN && errno != EINTR)
+                        return -errno;
+                r = wait_fd(P, POLLIN);
+                if (r < 0)
+                        return r;
         }
         return 1;
 }
@@ -1106,6 +1285,7 @@ static bool decode_status(struct rd *c, struct parent *P) {
         c->str_max = saved;
         P->status.offset = rd_i64_range(c, -1, INT64_MAX, "error offset out of range");
         P->status.line = rd_i64_range(c, -1, INT64_MAX, "error line out of range");
+        P->retire = rd_bool(c);
         if (!rd_done(c))
                 return false;
         P->status.reason = reason ? static_reason(reason) : NULL;
@@ -1237,8 +1417,9 @@ static size_t type_max(uint32_t type) {
         }
 }
 
-/* pump - read and handle records until the end of the stream: 0 end of file (complete or not:
- * the exit status decides), -ETIMEDOUT, -EBADMSG, -ENOMEM, -ECANCELED (the sink), -errno */
+/* pump - read and handle records up to the status: 1 the status was read (and nothing after
+ * it), 0 end of file first (the exit status decides), -ETIMEDOUT, -EBADMSG, -ENOMEM,
+ * -ECANCELED (the sink), -errno */
 static int pump(struct parent *P, bool *truncated) {
         for (;;) {
                 uint32_t type, len;
@@ -1251,10 +1432,6 @@ static int pump(struct parent *P, bool *truncated) {
                 }
                 memcpy(&type, P->buf + P->start, 4);
                 memcpy(&len, P->buf + P->start + 4, 4);
-                if (P->state == W_STATUS) {
-                        (void) snprintf(P->why, sizeof P->why, "data after the status");
-                        return -EBADMSG;
-                }
                 if (type_max(type) == 0 || len > type_max(type)) {
                         (void) snprintf(P->why, sizeof P->why, type_max(type) ? "record of type %u too long (%u bytes)"
                                         : "unknown record type %u", type, len);
@@ -1272,46 +1449,64 @@ static int pump(struct parent *P, bool *truncated) {
                 shrink(P);
                 if (r < 0)
                         return r;
+                if (P->state == W_STATUS && P->end > P->start) {
+                        (void) snprintf(P->why, sizeof P->why, "data after the status");
+                        return -EBADMSG;
+                }
+                if (P->state == W_STATUS)
+                        return 1;
         }
 }
 
-/* reap - wait for the child; after the budget, kill it. Never leaves a zombie. */
-static void reap(struct parent *P, bool kill_now) {
+/* reap - wait for pid to exit, its status in *wstatus, for at most *budget usec (at least a
+ * moment), then kill it; with kill_now, kill it first. Never leaves a zombie. */
+static void reap(pid_t pid, int *wstatus, uint64_t *budget, bool kill_now) {
         unsigned sleep_us = 50;
         pid_t k;
 
-        if (P->reaped)
-                return;
-        if (P->budget < 100000u)        /* a worker that just wrote its last record, at the
+        if (*budget < 100000u)          /* a worker that just wrote its last record, at the
                                          * deadline, still gets a moment to exit */
-                P->budget = 100000u;
+                *budget = 100000u;
         if (kill_now)
-                (void) kill(P->pid, SIGKILL);
+                (void) kill(pid, SIGKILL);
         for (;;) {
-                k = waitpid(P->pid, &P->wstatus, kill_now ? 0 : WNOHANG);
-                if (k == P->pid)
+                k = waitpid(pid, wstatus, kill_now ? 0 : WNOHANG);
+                if (k == pid)
                         break;
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0) {            /* ECHILD: SIGCHLD ignored by someone; status unknown */
-                        P->wstatus = 0;
+                        *wstatus = 0;
                         break;
                 }
-                /* still running after closing its end: give it what is left of the budget */
-                if (P->budget == 0) {
+                /* still running after its socket closed: give it what is left of the budget */
+                if (*budget == 0) {
                         kill_now = true;
-                        (void) kill(P->pid, SIGKILL);
+                        (void) kill(pid, SIGKILL);
                         continue;
                 }
                 struct timespec ts = { .tv_nsec = (long) sleep_us * 1000 };
                 uint64_t t0 = mono_usec(), spent;
                 (void) nanosleep(&ts, NULL);
                 spent = mono_usec() - t0;
-                P->budget = spent >= P->budget ? 0 : P->budget - spent;
+                *budget = spent >= *budget ? 0 : *budget - spent;
                 if (sleep_us < 50000)
                         sleep_us *= 2;
         }
-        P->reaped = true;
+}
+
+/* stop - end the worker: close its socket (an idle worker then exits on its own) and reap it
+ * within budget usec, killing it first when kill_now; returns its wait status */
+static int stop(struct dt_worker *w, bool kill_now, uint64_t budget) {
+        int wstatus = 0;
+
+        if (w->pid <= 0)
+                return 0;
+        close(w->fd);
+        reap(w->pid, &wstatus, &budget, kill_now);
+        w->fd = -1;
+        w->pid = 0;
+        return wstatus;
 }
 
 /* exit_text - what the worker's own exit codes mean */
@@ -1319,6 +1514,8 @@ static const char *exit_text(int code) {
         switch (code) {
         case 3:
                 return " (could not write to the parent)";
+        case 4:
+                return " (a broken request)";
         case 5:
                 return " (out of memory)";
         case 6:
@@ -1427,49 +1624,167 @@ static void warm_up(void) {
         (void) dt_parse_buffer(arf, sizeof arf - 1, "warm-up", &dt_limits_default, &sink, NULL, &err);
 }
 
-int dt_worker_parse(const void *data, size_t len, const char *source, const struct dt_limits *lim,
-                    const struct dt_worker_opts *opts, const struct dt_worker_sink *sink,
-                    void *userdata, struct dt_error *err) {
+/* spawn - fork a fresh worker; -errno with err filled (DT_WORKER_R_NOT_STARTED) */
+static int spawn(struct dt_worker *w, struct dt_error *err) {
+        uint64_t base, as_limit;
+        pid_t parent = getpid(), pid;
+        int sv[2], r;
+
+        warm_up();
+        base = vm_size();
+        as_limit = base > UINT64_MAX - w->as_bytes ? UINT64_MAX : base + w->as_bytes;
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return dt_error_set(err, -errno, DT_WORKER_R_NOT_STARTED, -1,
+                                    "cannot create the worker's socket: %s", strerror(errno));
+        if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {   /* ours only: the worker blocks */
+                r = -errno;
+                goto fail;
+        }
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (pid == 0)
+                child_main(sv[1], parent, as_limit, w->cpu, w->max_rss_growth);
+        close(sv[1]);
+        w->fd = sv[0];
+        w->pid = pid;
+        w->n_messages = 0;
+        return 0;
+fail:
+        close(sv[0]);
+        close(sv[1]);
+        return dt_error_set(err, r, DT_WORKER_R_NOT_STARTED, -1, "cannot start a worker: %s", strerror(-r));
+}
+
+/* ensure - a worker ready for a message: the one we have if its socket is quiet (one that
+ * died, or wrote past its last status, is replaced without charging this message), else a
+ * fresh one */
+static int ensure(struct dt_worker *w, struct dt_error *err) {
+        if (w->pid > 0) {
+                struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
+                if (poll(&pfd, 1, 0) > 0)
+                        (void) stop(w, true, 0);
+        }
+        return w->pid > 0 ? 0 : spawn(w, err);
+}
+
+/* send_request - the message and what the worker needs to parse it */
+static int send_request(struct parent *P, const void *data, size_t len, const char *source,
+                        const struct dt_limits *lim) {
+        size_t n = source ? strnlen(source, W_SOURCE_MAX) : 0;
+        struct req q;
+        int r;
+
+        memset(&q, 0, sizeof q);        /* the padding too: it goes over the socket */
+        q.len = len;
+        q.source_len = (uint32_t) n;
+        q.lim.message_bytes = lim->message_bytes;
+        q.lim.header_bytes = lim->header_bytes;
+        q.lim.header_fields = lim->header_fields;
+        q.lim.mime_depth = lim->mime_depth;
+        q.lim.mime_parts = lim->mime_parts;
+        q.lim.unpacked_bytes = lim->unpacked_bytes;
+        q.lim.unpack_ratio = lim->unpack_ratio;
+        q.lim.ratio_after_bytes = lim->ratio_after_bytes;
+        q.lim.zip_entries = lim->zip_entries;
+        q.lim.xml_depth = lim->xml_depth;
+        q.lim.xml_text_bytes = lim->xml_text_bytes;
+        q.lim.records = lim->records;
+        q.lim.log_line_bytes = lim->log_line_bytes;
+        q.lim.field_bytes = lim->field_bytes;
+        r = send_all(P, &q, sizeof q);
+        if (r >= 0)
+                r = send_all(P, source, n);
+        if (r >= 0)
+                r = send_all(P, data, len);
+        return r;
+}
+
+/* retire - stop the worker (see the top of this file), keeping an unclean exit for
+ * dt_worker_stop */
+static void retire(struct dt_worker *w) {
+        int wstatus = stop(w, false, (uint64_t) w->timeout_ms * 1000u);
+
+        if (wstatus != 0 && w->unclean == 0)
+                w->unclean = wstatus;
+}
+
+int dt_worker_new(const struct dt_worker_opts *opts, struct dt_worker **out) {
+        static const struct dt_worker_opts defaults = { 0 };
+        struct dt_worker *w = calloc(1, sizeof *w);
+
+        if (!w)
+                return -ENOMEM;
+        if (!opts)
+                opts = &defaults;
+        w->as_bytes = opts->as_bytes ? opts->as_bytes : DT_WORKER_AS_DEFAULT;
+        w->timeout_ms = opts->timeout_ms ? opts->timeout_ms : DT_WORKER_TIMEOUT_DEFAULT;
+        w->cpu = opts->cpu_seconds ? opts->cpu_seconds : w->timeout_ms / 1000u * 2u + 2u;
+        w->max_messages = opts->max_messages ? opts->max_messages : DT_WORKER_MESSAGES_DEFAULT;
+        w->max_rss_growth = opts->max_rss_growth ? opts->max_rss_growth : DT_WORKER_GROWTH_DEFAULT;
+        w->fd = -1;
+        *out = w;
+        return 0;
+}
+
+pid_t dt_worker_pid(const struct dt_worker *w) {
+        return w->pid;
+}
+
+int dt_worker_stop(struct dt_worker *w) {
+        int wstatus;
+
+        retire(w);
+        wstatus = w->unclean;
+        w->unclean = 0;
+        return wstatus;
+}
+
+struct dt_worker *dt_worker_free(struct dt_worker *w) {
+        if (!w)
+                return NULL;
+        (void) dt_worker_stop(w);
+        free(w);
+        return NULL;
+}
+
+int dt_worker_parse(struct dt_worker *w, const void *data, size_t len, const char *source,
+                    const struct dt_limits *lim, const struct dt_worker_sink *sink, void *userdata,
+                    struct dt_error *err) {
         static const struct dt_worker_sink no_sink = { 0 };
         struct parent P = { .lim = lim, .sink = sink ? sink : &no_sink, .userdata = userdata };
-        uint64_t as = opts && opts->as_bytes ? opts->as_bytes : DT_WORKER_AS_DEFAULT, base;
-        uint32_t timeout = opts && opts->timeout_ms ? opts->timeout_ms : DT_WORKER_TIMEOUT_DEFAULT;
         bool truncated = false;
         char sig[32];
-        int fds[2], r;
-        pid_t parent = getpid();
+        int r;
 
+        if (len > lim->message_bytes)   /* what the worker may be sent */
+                return dt_error_set(err, -EFBIG, DT_R_SIZE_LIMIT, (int64_t) lim->message_bytes,
+                                    "message of %zu bytes is over limits.message_bytes (%llu)", len,
+                                    (unsigned long long) lim->message_bytes);
         P.str_max = DT_WORKER_STRING_MAX;
         if (lim->xml_text_bytes > P.str_max)
                 P.str_max = lim->xml_text_bytes;
         if (P.str_max > (16u << 20))
                 P.str_max = 16u << 20;
-        P.budget = (uint64_t) timeout * 1000u;
-        warm_up();
-        base = vm_size();
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return dt_error_set(err, -errno, DT_WORKER_R_NOT_STARTED, -1, "cannot create the worker's pipe: %s",
-                                    strerror(errno));
-        (void) fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);    /* fewer wakeups; the default works too */
-        P.pid = fork();
-        if (P.pid < 0) {
-                r = -errno;
-                close(fds[0]);
-                close(fds[1]);
-                return dt_error_set(err, r, DT_WORKER_R_NOT_STARTED, -1, "cannot start a worker: %s",
-                                    strerror(-r));
-        }
-        if (P.pid == 0)
-                child_main(fds[1], parent, data, len, source, lim,
-                           base > UINT64_MAX - as ? UINT64_MAX : base + as, timeout);
-        close(fds[1]);
-        P.fd = fds[0];
+        P.budget = (uint64_t) w->timeout_ms * 1000u;
+        r = ensure(w, err);
+        if (r < 0)
+                return r;
+        P.fd = w->fd;
 
-        r = pump(&P, &truncated);
-        close(P.fd);
-        reap(&P, r < 0);
+        r = send_request(&P, data, len, source, lim);
+        if (r == -EPIPE || r == -ECONNRESET)
+                r = 0;                  /* it died: its exit status says how, after the EOF */
+        if (r >= 0)
+                r = pump(&P, &truncated);
         P.meta = dt_worker_report_free(P.meta);
         free(P.buf);
+        if (r != 1)                     /* dead (EOF), or to be killed: not used again */
+                P.wstatus = stop(w, r < 0, P.budget);
+        else if (P.status_r < 0 || P.retire || ++w->n_messages >= w->max_messages)
+                retire(w);
 
         if (r == -ECANCELED)
                 return P.sink_r;        /* the sink stopped: its code, err untouched */
@@ -1477,30 +1792,29 @@ int dt_worker_parse(const void *data, size_t len, const char *source, const stru
                 return dt_error_set(err, -ENOMEM, DT_R_NOMEM, -1, "out of memory reading the worker");
         if (r == -ETIMEDOUT)
                 return dt_error_set(err, -ETIMEDOUT, DT_R_TIMEOUT, -1,
-                                    "worker killed at its deadline of %u ms", timeout);
+                                    "worker killed at its deadline of %u ms", w->timeout_ms);
         if (r == -EBADMSG)
                 return dt_error_set(err, -ECHILD, DT_R_WORKER_CRASH, -1, "malformed worker stream: %s",
                                     P.why);
         if (r < 0)
-                return dt_error_set(err, r, DT_R_IO, -1, "cannot read from the worker: %s", strerror(-r));
-        if (WIFSIGNALED(P.wstatus)) {
+                return dt_error_set(err, r, DT_R_IO, -1, "cannot talk to the worker: %s", strerror(-r));
+        if (r == 0 && WIFSIGNALED(P.wstatus)) {
                 if (WTERMSIG(P.wstatus) == SIGXCPU)
                         return dt_error_set(err, -ETIMEDOUT, DT_R_TIMEOUT, -1,
                                             "worker killed at its CPU limit (SIGXCPU)");
                 return dt_error_set(err, -ECHILD, DT_R_WORKER_CRASH, -1, "worker killed by %s",
                                     signal_name(WTERMSIG(P.wstatus), sig, sizeof sig));
         }
-        if (!WIFEXITED(P.wstatus) || WEXITSTATUS(P.wstatus) != 0)
+        if (r == 0 && (!WIFEXITED(P.wstatus) || WEXITSTATUS(P.wstatus) != 0))
                 return dt_error_set(err, -ECHILD, DT_R_WORKER_CRASH, -1, "worker exited with status %d%s",
                                     WIFEXITED(P.wstatus) ? WEXITSTATUS(P.wstatus) : -1,
                                     exit_text(WIFEXITED(P.wstatus) ? WEXITSTATUS(P.wstatus) : -1));
-        if (P.state != W_STATUS)
+        if (r == 0)
                 return dt_error_set(err, -ECHILD, DT_R_WORKER_CRASH, -1, "malformed worker stream: %s",
                                     truncated ? "cut inside a record" : "ended without a status");
         if (P.status_r < 0) {
-                if (err) {
+                if (err)
                         *err = P.status;
-                }
                 return P.status_r;
         }
         return 0;

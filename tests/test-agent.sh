@@ -1,7 +1,7 @@
 #!/bin/sh
 # test-agent.sh - `dmarctrace agent`: picks up a message delivered while it runs, survives a
-# SIGHUP with a broken configuration (keeps the old one), reloads a good one, stops on SIGTERM
-# with exit 0, and never processes anything in tmp/.
+# SIGHUP with a broken configuration (keeps the old one), reloads a good one (reaping the old
+# parse worker), stops on SIGTERM with exit 0, and never processes anything in tmp/.
 set -u
 . "$DT_SRCDIR/tests/lib.sh"
 C="$DT_CORPUS"
@@ -61,10 +61,15 @@ else
         fail "still processing after a failed reload"
 fi
 
+# one worker process parsed every message so far; a reload stops and reaps it
+w1=$(cat /proc/$pid/task/*/children 2>/dev/null)
+is "one worker kept from message to message" "$(echo $w1 | wc -w)" "1"
+
 # a good configuration reloads
 cp "$T/good.conf" "$T/agent.conf"
 kill -HUP $pid
 if wait_for "$T/ev" '.DMARCTRACE_STATE=="reloaded"' 5; then ok "good reload applied"; else fail "good reload applied" "$(cat "$T/err")"; fi
+is "reload reaps the old worker (no zombie)" "$([ -n "$w1" ] && [ ! -e /proc/$w1 ] && echo gone)" "gone"
 
 # SIGTERM: clean stop, exit 0
 kill -TERM $pid

@@ -1,7 +1,9 @@
 /* test-worker.c - the parse worker: results replayed exactly as the in-process parse gives
  * them (corpus aggregate and failure reports, and errors), a 200,000-record report streamed
  * with flat parent memory, a sink that stops, and the worker crashing, hanging, running out of
- * memory and writing garbage (WORKER_CRASH / TIMEOUT), never leaving a zombie */
+ * memory and writing garbage (WORKER_CRASH / TIMEOUT); one worker serving many messages, a
+ * fresh one after a failure, retirement after max_messages, memory growth and CPU time, the
+ * CPU limit re-armed per message, and never a zombie or an fd left after dt_worker_free */
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -9,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent/parse.h"
 #include "agent/worker.h"
@@ -44,6 +48,38 @@ static void assert_no_child(void) {
         errno = 0;
         ck_assert_int_eq(waitpid(-1, &st, WNOHANG), -1);
         ck_assert_int_eq(errno, ECHILD);
+}
+
+/* assert_clean_stop - stop w: every worker it retired exited cleanly, and nothing is left to
+ * reap */
+static void assert_clean_stop(struct dt_worker *w) {
+        ck_assert_int_eq(dt_worker_stop(w), 0);
+        assert_no_child();
+}
+
+/* set_hook - the test hook (read by workers started from now on) and its match, or none */
+static void set_hook(const char *hook, const char *match) {
+        if (hook)
+                ck_assert_int_eq(setenv("DT_WORKER_TEST", hook, 1), 0);
+        else
+                unsetenv("DT_WORKER_TEST");
+        if (match)
+                ck_assert_int_eq(setenv("DT_WORKER_TEST_MATCH", match, 1), 0);
+        else
+                unsetenv("DT_WORKER_TEST_MATCH");
+}
+
+/* parse_fresh - dt_worker_parse in a worker of its own, stopped after: nothing left behind */
+static int parse_fresh(const void *buf, size_t len, const char *source, const struct dt_limits *lim,
+                       const struct dt_worker_opts *opts, const struct dt_worker_sink *sink, void *userdata,
+                       struct dt_error *err) {
+        _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
+        int r;
+
+        ck_assert_int_eq(dt_worker_new(opts, &w), 0);
+        r = dt_worker_parse(w, buf, len, source, lim, sink, userdata, err);
+        assert_clean_stop(w);
+        return r;
 }
 
 /* ---- canonical text of what a parse gives, to compare both ways field by field ---- */
@@ -245,9 +281,8 @@ static void both_ways(const char *rel, int want_r) {
         r1 = dt_parse_buffer(buf, len, rel, &dt_limits_default, &sink, d1.f, &e1);
         t1 = dump_close(&d1);
         dump_open(&d2);
-        r2 = dt_worker_parse(buf, len, rel, &dt_limits_default, NULL, &dump_sink, d2.f, &e2);
+        r2 = parse_fresh(buf, len, rel, &dt_limits_default, NULL, &dump_sink, d2.f, &e2);
         t2 = dump_close(&d2);
-        assert_no_child();
 
         ck_assert_msg(r1 == want_r, "%s: in-process %d (%s), want %d", rel, r1, e1.message, want_r);
         ck_assert_msg(r2 == r1, "%s: worker %d (%s: %s), in-process %d", rel, r2, S(e2.reason),
@@ -330,10 +365,9 @@ START_TEST(tierpod_values)
 
         dt_error_clear(&err);
         tp_records = 0;
-        ck_assert_int_eq(dt_worker_parse(buf, len, "t", &dt_limits_default, NULL, &sink, NULL, &err), 0);
+        ck_assert_int_eq(parse_fresh(buf, len, "t", &dt_limits_default, NULL, &sink, NULL, &err), 0);
         ck_assert_int_eq(tp_records, 2);
         ck_assert_str_eq(tp_first_ip, "192.168.1.1");
-        assert_no_child();
 }
 END_TEST
 
@@ -400,42 +434,186 @@ START_TEST(large_report_streams_flat)
         const struct dt_worker_opts opts = { .timeout_ms = 120000 };
         size_t n = RUNNING_ON_VALGRIND ? 20000 : 200000, len;
         _cleanup_free_ char *xml = big_report(n, &len);
+        struct dt_limits lim = dt_limits_default;
         struct big b = { 0 };
         struct dt_error err;
         double t0 = now_sec();
         int r;
 
+        lim.message_bytes = len;        /* what the worker may be sent */
         dt_error_clear(&err);
-        r = dt_worker_parse(xml, len, "big.xml", &dt_limits_default, &opts, &sink, &b, &err);
+        r = parse_fresh(xml, len, "big.xml", &lim, &opts, &sink, &b, &err);
         ck_assert_msg(r == 0, "%d %s: %s", r, S(err.reason), err.message);
         ck_assert_int_eq(b.n, n);
         /* the parent holds one record at a time: its heap does not grow with the report */
         ck_assert_msg(b.heap_max <= b.heap_early + (2u << 20), "heap grew from %" PRIu64 " to %" PRIu64,
                       b.heap_early, b.heap_max);
         fprintf(stderr, "# %zu records through the worker in %.2f s\n", n, now_sec() - t0);
-        assert_no_child();
+}
+END_TEST
+
+/* ---- one worker, many messages ---- */
+
+/* tierpod - the tierpod report and what a parse of it must give */
+static char *tierpod(size_t *len) {
+        return dt_test_load("corpus/aggregate/tierpod_test.xml.zip", len);
+}
+
+/* parse_tierpod - one message through w: its result; on success its 2 records summing to 7
+ * were replayed */
+static int parse_tierpod(struct dt_worker *w, const char *source, const struct dt_limits *lim,
+                         struct dt_error *err) {
+        const struct dt_worker_sink sink = { .record = big_record };
+        struct big b = { 0 };
+        size_t len;
+        _cleanup_free_ char *buf = tierpod(&len);
+        int r;
+
+        dt_error_clear(err);
+        r = dt_worker_parse(w, buf, len, source, lim, &sink, &b, err);
+        if (r == 0) {
+                ck_assert_int_eq(b.n, 2);
+                ck_assert_int_eq(b.sum, 7);
+        }
+        return r;
+}
+
+/* serve - n tierpod messages through w, each parsed right; pids[k]: the worker that parsed
+ * message k (retired right after it, or still running) */
+static void serve(struct dt_worker *w, const char *source, pid_t *pids, size_t n) {
+        struct dt_error err;
+        size_t k;
+
+        for (k = 0; k < n; k++) {
+                pid_t before = dt_worker_pid(w);
+                int r = parse_tierpod(w, source, &dt_limits_default, &err);
+
+                ck_assert_msg(r == 0, "message %zu: %d %s: %s", k, r, S(err.reason), err.message);
+                pids[k] = dt_worker_pid(w) ? dt_worker_pid(w) : before;
+                ck_assert_int_gt(pids[k], 0);
+        }
+}
+
+START_TEST(one_worker_many_messages)
+{
+        const struct dt_worker_opts opts = { .max_rss_growth = 1ull << 30 };
+        const struct dt_parse_sink sink = { .aggregate = inproc_aggregate, .failure = inproc_failure };
+        static const char *const files[] = {
+                "corpus/aggregate/tierpod_test.xml.zip",
+                "corpus/failure/mail-auth_arf-003.eml",
+                "corpus/aggregate/parsedmarc_twilight.eml",
+                "corpus/malformed/parsedmarc_empty.xml",        /* an error: the worker retires */
+        };
+        _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
+        char *want[ELEMENTSOF(files)], *bufs[ELEMENTSOF(files)];
+        size_t lens[ELEMENTSOF(files)], i, k;
+        pid_t first = 0;
+        struct dt_error err;
+        int fd_before, fd_after;
+
+        fd_before = dup(0);
+        close(fd_before);
+        for (i = 0; i < ELEMENTSOF(files); i++) {
+                struct dump d;
+                bufs[i] = dt_test_load(files[i], &lens[i]);
+                dump_open(&d);
+                dt_error_clear(&err);
+                (void) dt_parse_buffer(bufs[i], lens[i], files[i], &dt_limits_default, &sink, d.f, &err);
+                want[i] = dump_close(&d);
+        }
+        ck_assert_int_eq(dt_worker_new(&opts, &w), 0);
+        ck_assert_int_eq(dt_worker_pid(w), 0);          /* started by the first message */
+        for (k = 0; k < 30; k++) {
+                _cleanup_free_ char *got = NULL;
+                struct dump d;
+                int r;
+
+                i = k % 3;                              /* the three good ones, in turn */
+                dump_open(&d);
+                dt_error_clear(&err);
+                r = dt_worker_parse(w, bufs[i], lens[i], files[i], &dt_limits_default, &dump_sink, d.f, &err);
+                got = dump_close(&d);
+                ck_assert_msg(r == 0, "message %zu: %d %s", k, r, err.message);
+                ck_assert_str_eq(got, want[i]);
+                if (k == 0)
+                        first = dt_worker_pid(w);
+                ck_assert_int_gt(first, 0);
+                ck_assert_int_eq(dt_worker_pid(w), first);      /* the same process throughout */
+        }
+        /* a message the worker rejects retires it; the next one gets a fresh worker */
+        dt_error_clear(&err);
+        ck_assert_int_eq(dt_worker_parse(w, bufs[3], lens[3], files[3], &dt_limits_default, NULL, NULL, &err),
+                         -ENODATA);
+        ck_assert_int_eq(dt_worker_pid(w), 0);
+        ck_assert_int_eq(parse_tierpod(w, "after", &dt_limits_default, &err), 0);
+        ck_assert_int_gt(dt_worker_pid(w), 0);
+        ck_assert_int_ne(dt_worker_pid(w), first);
+        assert_clean_stop(w);
+        fd_after = dup(0);
+        close(fd_after);
+        ck_assert_int_eq(fd_after, fd_before);
+        for (i = 0; i < ELEMENTSOF(files); i++) {
+                free(want[i]);
+                free(bufs[i]);
+        }
+}
+END_TEST
+
+/* the worker's limits come with each message: another configuration applies at once */
+START_TEST(limits_follow_each_message)
+{
+        _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
+        struct dt_limits lim = dt_limits_default;
+        struct dt_error err;
+        size_t len;
+        _cleanup_free_ char *buf = tierpod(&len);
+        pid_t pid;
+
+        ck_assert_int_eq(dt_worker_new(NULL, &w), 0);
+        ck_assert_int_eq(parse_tierpod(w, "a", &lim, &err), 0);
+        pid = dt_worker_pid(w);
+        lim.records = 1;
+        ck_assert_int_lt(parse_tierpod(w, "b", &lim, &err), 0);
+        ck_assert_str_eq(err.reason, DT_R_RECORD_LIMIT);
+        ck_assert_int_eq(parse_tierpod(w, "c", &dt_limits_default, &err), 0);
+        ck_assert_int_ne(dt_worker_pid(w), pid);       /* the error retired the first worker */
+        /* over limits.message_bytes: refused before the worker sees it */
+        lim = dt_limits_default;
+        lim.message_bytes = len - 1;
+        pid = dt_worker_pid(w);
+        dt_error_clear(&err);
+        ck_assert_int_eq(dt_worker_parse(w, buf, len, "d", &lim, NULL, NULL, &err), -EFBIG);
+        ck_assert_str_eq(err.reason, DT_R_SIZE_LIMIT);
+        ck_assert_int_eq(dt_worker_pid(w), pid);
 }
 END_TEST
 
 START_TEST(sink_stop_kills_worker)
 {
         const struct dt_worker_sink sink = { .record = big_record };
+        _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
         _cleanup_free_ char *xml = NULL;
         struct big b = { .stop_at = 3 };
         struct dt_error err;
         size_t len;
+        pid_t pid;
 
+        ck_assert_int_eq(dt_worker_new(NULL, &w), 0);
+        ck_assert_int_eq(parse_tierpod(w, "first", &dt_limits_default, &err), 0);
+        pid = dt_worker_pid(w);
         xml = big_report(50000, &len);
         dt_error_clear(&err);
-        ck_assert_int_eq(dt_worker_parse(xml, len, "big.xml", &dt_limits_default, NULL, &sink, &b, &err),
-                         -ENOSPC);
+        ck_assert_int_eq(dt_worker_parse(w, xml, len, "big.xml", &dt_limits_default, &sink, &b, &err), -ENOSPC);
         ck_assert_int_eq(b.n, 3);
         ck_assert_int_eq(err.code, 0);          /* the sink's own failure: err untouched */
+        ck_assert_int_eq(dt_worker_pid(w), 0);  /* killed mid-report, and reaped */
         assert_no_child();
+        ck_assert_int_eq(parse_tierpod(w, "next", &dt_limits_default, &err), 0);
+        ck_assert_int_ne(dt_worker_pid(w), pid);
 }
 END_TEST
 
-/* ---- the worker misbehaves ---- */
+/* ---- the worker misbehaves: message K of N costs that message alone ---- */
 
 static const struct {
         const char *hook;
@@ -451,76 +629,198 @@ static const struct {
         { "garbage", 0, 0, -ECHILD, DT_R_WORKER_CRASH, NULL, "malformed worker stream" },
 };
 
+#define FAULT_N 6
+#define FAULT_K 2       /* 0-based: the third message is poisoned */
+
 START_TEST(worker_misbehaves)
 {
-        const struct dt_worker_opts opts = { .timeout_ms = hooks[_i].timeout_ms, .as_bytes = hooks[_i].as_bytes };
+        const struct dt_worker_opts opts = { .timeout_ms = hooks[_i].timeout_ms, .as_bytes = hooks[_i].as_bytes,
+                                             .max_rss_growth = 1ull << 30 };
+        _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
+        pid_t pids[FAULT_N];
         struct dt_error err;
-        struct big b = { 0 };
-        const struct dt_worker_sink sink = { .record = big_record };
-        size_t len;
-        _cleanup_free_ char *buf = dt_test_load("corpus/aggregate/tierpod_test.xml.zip", &len);
+        char name[32];
         double t0;
-        int r;
+        int k, r;
 
-        ck_assert_int_eq(setenv("DT_WORKER_TEST", hooks[_i].hook, 1), 0);
-        dt_error_clear(&err);
-        t0 = now_sec();
-        r = dt_worker_parse(buf, len, "hook.zip", &dt_limits_default, &opts, &sink, &b, &err);
-        unsetenv("DT_WORKER_TEST");
-        assert_no_child();
-        if (hooks[_i].alt_reason && err.reason && strcmp(err.reason, hooks[_i].alt_reason) == 0) {
-                ck_assert_int_lt(r, 0);
-        } else {
-                ck_assert_msg(r == hooks[_i].r, "%s: %d %s: %s", hooks[_i].hook, r, S(err.reason), err.message);
-                ck_assert_str_eq(S(err.reason), hooks[_i].reason);
+        set_hook(hooks[_i].hook, "poison");
+        ck_assert_int_eq(dt_worker_new(&opts, &w), 0);
+        for (k = 0; k < FAULT_N; k++) {
+                (void) snprintf(name, sizeof name, "new/%d.%s", k, k == FAULT_K ? "poison" : "fine");
+                t0 = now_sec();
+                r = parse_tierpod(w, name, &dt_limits_default, &err);
+                if (k != FAULT_K) {
+                        ck_assert_msg(r == 0, "%s: message %d: %d %s: %s", hooks[_i].hook, k, r, S(err.reason),
+                                      err.message);
+                        pids[k] = dt_worker_pid(w);
+                        continue;
+                }
+                pids[k] = dt_worker_pid(w);
+                if (hooks[_i].alt_reason && err.reason && strcmp(err.reason, hooks[_i].alt_reason) == 0) {
+                        ck_assert_int_lt(r, 0);
+                } else {
+                        ck_assert_msg(r == hooks[_i].r, "%s: %d %s: %s", hooks[_i].hook, r, S(err.reason),
+                                      err.message);
+                        ck_assert_str_eq(S(err.reason), hooks[_i].reason);
+                }
+                if (hooks[_i].msg)
+                        ck_assert_msg(strstr(err.message, hooks[_i].msg), "%s: '%s'", hooks[_i].hook, err.message);
+                if (hooks[_i].timeout_ms)       /* killed at the deadline, not much later */
+                        ck_assert_msg(now_sec() - t0 < hooks[_i].timeout_ms / 1000.0 + 1.5, "took %.2f s",
+                                      now_sec() - t0);
+                ck_assert_int_eq(pids[k], 0);   /* that worker is gone, and reaped */
+                assert_no_child();
+                fprintf(stderr, "# %s: %s: %s\n", hooks[_i].hook, S(err.reason), err.message);
         }
-        if (hooks[_i].msg)
-                ck_assert_msg(strstr(err.message, hooks[_i].msg), "%s: '%s'", hooks[_i].hook, err.message);
-        ck_assert_int_eq(b.n, 0);
-        if (hooks[_i].timeout_ms)       /* killed at the deadline, not much later */
-                ck_assert_msg(now_sec() - t0 < hooks[_i].timeout_ms / 1000.0 + 1.5, "took %.2f s",
-                              now_sec() - t0);
-        fprintf(stderr, "# %s: %s: %s\n", hooks[_i].hook, S(err.reason), err.message);
+        set_hook(NULL, NULL);
+        /* one worker before the bad message, one fresh worker for all after it */
+        for (k = 1; k < FAULT_K; k++)
+                ck_assert_int_eq(pids[k], pids[0]);
+        ck_assert_int_gt(pids[FAULT_K + 1], 0);
+        ck_assert_int_ne(pids[FAULT_K + 1], pids[0]);
+        for (k = FAULT_K + 2; k < FAULT_N; k++)
+                ck_assert_int_eq(pids[k], pids[FAULT_K + 1]);
+        assert_clean_stop(w);
 }
 END_TEST
 
 START_TEST(hook_only_for_matching_source)
 {
+        _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
         struct dt_error err;
-        struct big b = { 0 };
-        const struct dt_worker_sink sink = { .record = big_record };
-        size_t len;
-        _cleanup_free_ char *buf = dt_test_load("corpus/aggregate/tierpod_test.xml.zip", &len);
-        int r1, r2;
 
-        setenv("DT_WORKER_TEST", "crash", 1);
-        setenv("DT_WORKER_TEST_MATCH", "poison", 1);
-        dt_error_clear(&err);
-        r1 = dt_worker_parse(buf, len, "new/1.harmless", &dt_limits_default, NULL, &sink, &b, &err);
-        r2 = dt_worker_parse(buf, len, "new/2.poison", &dt_limits_default, NULL, &sink, &b, &err);
-        unsetenv("DT_WORKER_TEST");
-        unsetenv("DT_WORKER_TEST_MATCH");
-        ck_assert_int_eq(r1, 0);
-        ck_assert_int_eq(b.n, 2);
-        ck_assert_int_eq(r2, -ECHILD);
+        set_hook("crash", "poison");
+        ck_assert_int_eq(dt_worker_new(NULL, &w), 0);
+        ck_assert_int_eq(parse_tierpod(w, "new/1.harmless", &dt_limits_default, &err), 0);
+        ck_assert_int_eq(parse_tierpod(w, "new/2.poison", &dt_limits_default, &err), -ECHILD);
         ck_assert_str_eq(err.reason, DT_R_WORKER_CRASH);
-        assert_no_child();
+        set_hook(NULL, NULL);
+        assert_clean_stop(w);
 }
 END_TEST
 
-/* many workers in a row: no fd or child is left behind */
+/* a worker that died between two messages (killed from outside) is replaced, and the next
+ * message is not charged for it */
+START_TEST(dead_worker_replaced)
+{
+        _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
+        struct dt_error err;
+        pid_t pid;
+
+        ck_assert_int_eq(dt_worker_new(NULL, &w), 0);
+        ck_assert_int_eq(parse_tierpod(w, "a", &dt_limits_default, &err), 0);
+        pid = dt_worker_pid(w);
+        ck_assert_int_eq(kill(pid, SIGKILL), 0);
+        ck_assert_int_eq(waitid(P_PID, (id_t) pid, &(siginfo_t) { 0 }, WEXITED | WNOWAIT), 0);   /* dead, not reaped */
+        ck_assert_int_eq(parse_tierpod(w, "b", &dt_limits_default, &err), 0);
+        ck_assert_int_gt(dt_worker_pid(w), 0);
+        ck_assert_int_ne(dt_worker_pid(w), pid);
+        assert_clean_stop(w);
+}
+END_TEST
+
+/* ---- hygiene: retired after so many messages, so much growth, so much CPU ---- */
+
+START_TEST(retires_after_max_messages)
+{
+        const struct dt_worker_opts opts = { .max_messages = 3, .max_rss_growth = 1ull << 30 };
+        _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
+        pid_t pids[7];
+
+        ck_assert_int_eq(dt_worker_new(&opts, &w), 0);
+        serve(w, "m", pids, ELEMENTSOF(pids));
+        ck_assert_int_eq(pids[1], pids[0]);
+        ck_assert_int_eq(pids[2], pids[0]);
+        ck_assert_int_ne(pids[3], pids[0]);
+        ck_assert_int_eq(pids[5], pids[3]);
+        ck_assert_int_ne(pids[6], pids[3]);
+        ck_assert_int_ne(pids[6], pids[0]);
+        ck_assert_int_eq(dt_worker_pid(w), pids[6]);
+        assert_clean_stop(w);
+}
+END_TEST
+
+/* DT_WORKER_TEST=leak keeps 24 MB in the worker: it retires past max_rss_growth, not before */
+START_TEST(retires_on_growth)
+{
+        const uint64_t growth[] = { 8u << 20, 1ull << 30 };
+        const struct dt_worker_opts opts = { .max_rss_growth = growth[_i] };
+        _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
+        struct dt_error err;
+        pid_t first;
+
+        set_hook("leak", "leaky");
+        ck_assert_int_eq(dt_worker_new(&opts, &w), 0);
+        ck_assert_int_eq(parse_tierpod(w, "1", &dt_limits_default, &err), 0);
+        first = dt_worker_pid(w);
+        ck_assert_int_eq(parse_tierpod(w, "2.leaky", &dt_limits_default, &err), 0);
+        ck_assert_int_eq(parse_tierpod(w, "3", &dt_limits_default, &err), 0);
+        set_hook(NULL, NULL);
+        ck_assert_int_gt(first, 0);
+        if (_i == 0)
+                ck_assert_int_ne(dt_worker_pid(w), first);
+        else
+                ck_assert_int_eq(dt_worker_pid(w), first);
+        assert_clean_stop(w);
+}
+END_TEST
+
+/* RLIMIT_CPU counts a process' whole life: with 1 s per message, three messages of 0.7 s each
+ * pass only because the limit is re-armed before each; the fourth would come within one
+ * message of the lifetime limit (3 s), so it gets a fresh worker */
+START_TEST(cpu_limit_rearmed_per_message)
+{
+        const struct dt_worker_opts opts = { .timeout_ms = 60000, .cpu_seconds = 1, .max_rss_growth = 1ull << 30 };
+        _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
+        pid_t pids[4];
+
+        set_hook("burn", NULL);
+        ck_assert_int_eq(dt_worker_new(&opts, &w), 0);
+        serve(w, "burn", pids, ELEMENTSOF(pids));
+        set_hook(NULL, NULL);
+        ck_assert_int_eq(pids[1], pids[0]);
+        ck_assert_int_eq(pids[2], pids[0]);
+        ck_assert_int_ne(pids[3], pids[0]);
+        assert_clean_stop(w);
+}
+END_TEST
+
+/* a message that spins past the CPU limit, long before the deadline: TIMEOUT (SIGXCPU) */
+START_TEST(cpu_limit_stops_a_spin)
+{
+        const struct dt_worker_opts opts = { .timeout_ms = 60000, .cpu_seconds = 1 };
+        _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
+        struct dt_error err;
+
+        set_hook("hang", "stuck");
+        ck_assert_int_eq(dt_worker_new(&opts, &w), 0);
+        ck_assert_int_eq(parse_tierpod(w, "1.stuck", &dt_limits_default, &err), -ETIMEDOUT);
+        ck_assert_str_eq(err.reason, DT_R_TIMEOUT);
+        ck_assert_msg(strstr(err.message, "SIGXCPU"), "%s", err.message);
+        ck_assert_int_eq(parse_tierpod(w, "2", &dt_limits_default, &err), 0);
+        set_hook(NULL, NULL);
+        assert_clean_stop(w);
+}
+END_TEST
+
+/* many workers, each over a few messages, started and stopped: no fd or child is left */
 START_TEST(no_leaks_over_many_runs)
 {
         struct dt_error err;
-        size_t len, i;
+        size_t len, i, k;
         _cleanup_free_ char *buf = dt_test_load("corpus/failure/mail-auth_arf-003.eml", &len);
         int fd_before, fd_after;
 
         fd_before = dup(0);
         close(fd_before);
-        for (i = 0; i < 50; i++) {
-                dt_error_clear(&err);
-                ck_assert_int_eq(dt_worker_parse(buf, len, "x", &dt_limits_default, NULL, NULL, NULL, &err), 0);
+        for (i = 0; i < 10; i++) {
+                _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
+                ck_assert_int_eq(dt_worker_new(NULL, &w), 0);
+                for (k = 0; k < 5; k++) {
+                        dt_error_clear(&err);
+                        ck_assert_int_eq(dt_worker_parse(w, buf, len, "x", &dt_limits_default, NULL, NULL, &err), 0);
+                }
+                ck_assert_int_eq(dt_worker_stop(w), 0);
         }
         fd_after = dup(0);
         close(fd_after);
@@ -544,6 +844,17 @@ int main(void) {
         tcase_add_test(tc, large_report_streams_flat);
         tcase_add_test(tc, sink_stop_kills_worker);
         tcase_add_test(tc, no_leaks_over_many_runs);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("persistent");
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, one_worker_many_messages);
+        tcase_add_test(tc, limits_follow_each_message);
+        tcase_add_test(tc, dead_worker_replaced);
+        tcase_add_test(tc, retires_after_max_messages);
+        tcase_add_loop_test(tc, retires_on_growth, 0, 2);
+        tcase_add_test(tc, cpu_limit_rearmed_per_message);
+        tcase_add_test(tc, cpu_limit_stops_a_spin);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("faults");
