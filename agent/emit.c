@@ -211,7 +211,10 @@ static void hash_str(GChecksum *cs, const char *s) {
         g_checksum_update(cs, (const guchar *) s, (gssize) l);
 }
 
-/* event_id - the first 32 hex digits of SHA-256 over name, seed and the raw fields given */
+/* event_id - the first 32 hex digits of SHA-256 over name, seed and the raw fields given, less
+ * INPUT_PATH: where the message file sits (new/ or cur/, a re-delivered copy's own name) is not
+ * what the event says, so a copy processed again, after a store reset for instance, gives the
+ * same id (HOSTILE.md F18) */
 static int event_id(const char *name, const char *seed, const struct dt_field *f, size_t n,
                     char out[EVENT_ID_HEX + 1]) {
         GChecksum *cs;
@@ -225,7 +228,7 @@ static int event_id(const char *name, const char *seed, const struct dt_field *f
         hash_str(cs, name);
         hash_str(cs, seed ? seed : "");
         for (i = 0; i < n; i++) {
-                if (!f[i].value)
+                if (!f[i].value || strcmp(f[i].name, DT_F_INPUT_PATH) == 0)
                         continue;
                 hash_str(cs, f[i].name);
                 hash_str(cs, f[i].value);

@@ -223,4 +223,37 @@ for kp in after-read:4 after-emit:3 after-emit:8 after-commit after-rename:1 aft
         esac
 done
 
+# ---- F18: the state store corrupted, or deleted, between runs ------------------------------
+S="$T/Reset"
+make_maildir "$S"
+deliver "$S" "$C/aggregate/cry-inc_google.xml" "1.first"
+deliver "$S" "$C/aggregate/cry-inc_outlook.xml" "2.first"
+write_config "$T/s.conf" "$S" "$T/sstate" json
+dt scan -c "$T/s.conf" >"$T/s1.ev" 2>/dev/null
+head -c 8192 /dev/urandom >"$T/sstate/state.db"
+rm -f "$T/sstate/state.db-wal" "$T/sstate/state.db-shm"
+deliver "$S" "$C/aggregate/cry-inc_webde.xml" "3.after"
+deliver "$S" "$C/aggregate/cry-inc_google.xml" "4.redelivered"
+dt scan -c "$T/s.conf" >"$T/s2.ev" 2>"$T/s2.err"; rc=$?
+is "F18 corrupt: the scan exits 0" "$rc" "0"
+is "F18 corrupt: agent-state state-reset emitted" \
+        "$(jq -r 'select(.DMARCTRACE_STATE=="state-reset") | .DMARCTRACE_REASON' "$T/s2.ev")" "STATE_RESET"
+moved=$(jq -r 'select(.DMARCTRACE_STATE=="state-reset") | .DMARCTRACE_ERROR_MESSAGE' "$T/s2.ev" | sed -n 's/.*corrupt.*; moved to //p')
+case "$moved" in
+"$T/sstate/state.db.corrupt-"*) is "F18 corrupt: the broken file is kept aside, as the event says" "$(wc -c <"$moved")" "8192" ;;
+*) fail "F18 corrupt: the broken file is kept aside, as the event says" "moved to '$moved'" ;;
+esac
+is "F18 corrupt: only new/ is processed from empty state" \
+        "$(q "$T/sstate/state.db" "SELECT group_concat(name, ' ') FROM (SELECT name FROM messages ORDER BY name)")" \
+        "3.after 4.redelivered"
+is "F18 corrupt: cur/ untouched" "$(ls "$S/cur" | tr '\n' ' ')" "1.first:2,S 2.first:2,S 3.after:2,S 4.redelivered:2,S "
+google='select(.DMARCTRACE_REPORT_ORG=="google.com" and .DMARCTRACE_EVENT=="aggregate-report") | .DMARCTRACE_EVENT_ID'
+is "F18 corrupt: a re-delivered report is emitted again with its first event id" \
+        "$(jq -r "$google" "$T/s2.ev" | wc -l) $(jq -r "$google" "$T/s1.ev" "$T/s2.ev" | sort -u | wc -l)" "1 1"
+rm -rf "$T/sstate"
+deliver "$S" "$C/aggregate/cry-inc_aol.xml" "5.after-delete"
+dt scan -c "$T/s.conf" >"$T/s3.ev" 2>/dev/null; rc=$?
+is "F18 deleted: the scan exits 0 with a fresh store holding new/ only" \
+        "$rc $(q "$T/sstate/state.db" "SELECT group_concat(name) FROM messages")" "0 5.after-delete"
+
 tap_done
