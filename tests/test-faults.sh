@@ -59,6 +59,20 @@ ids() {
         cat "$@" | jq -r 'select(.DMARCTRACE_EVENT != "agent-state") | .DMARCTRACE_EVENT_ID' | sort -u
 }
 
+# start_agent CONF OUT ERR - the agent in the background ($pid), once it says ready
+start_agent() {
+        ${DT_WRAP:-} "$DT_BIN" agent -c "$1" >"$2" 2>"$3" &
+        pid=$!
+        wait_for "$2" '.DMARCTRACE_STATE=="ready"' 10
+}
+
+# stop_agent - SIGTERM and wait; the exit status in $agent_rc
+stop_agent() {
+        kill -TERM "$pid" 2>/dev/null
+        wait "$pid"; agent_rc=$?
+        pid=
+}
+
 # ---- items 1-5: hostile entries in new/ ---------------------------------------------------
 H="$T/Hostile"
 make_maildir "$H"
@@ -255,5 +269,48 @@ deliver "$S" "$C/aggregate/cry-inc_aol.xml" "5.after-delete"
 dt scan -c "$T/s.conf" >"$T/s3.ev" 2>/dev/null; rc=$?
 is "F18 deleted: the scan exits 0 with a fresh store holding new/ only" \
         "$rc $(q "$T/sstate/state.db" "SELECT group_concat(name) FROM messages")" "0 5.after-delete"
+
+# ---- F4: the state directory's filesystem fills up -----------------------------------------
+# A 4 MiB tmpfs holds state_dir; a filler takes the rest of it while 100 reports arrive. Nothing
+# may move without its commit, the agent says degraded/ENOSPC and retries; once space is back,
+# everything is stored exactly once.
+D="$T/Full"
+mkdir -p "$T/tiny" "$T/fgen"
+if [ -z "$root" ]; then
+        skip "F4: disk full" "mounting a tmpfs needs root"
+elif ! mount -t tmpfs -o size=4m dt-test-tiny "$T/tiny" 2>"$T/mount.err"; then
+        skip "F4: disk full" "cannot mount a tmpfs here: $(cat "$T/mount.err")"
+else
+        make_maildir "$D"
+        "$DT_GEN" -n 100 -r 5-10 -f xml -s 11 -o "$T/fgen"
+        deliver "$D" "$C/aggregate/cry-inc_google.xml" "0.first"
+        write_config "$T/f.conf" "$D" "$T/tiny/state" json
+        start_agent "$T/f.conf" "$T/f.ev" "$T/f.err"
+        i=0; while [ -e "$D/new/0.first" ] && [ $i -lt $((50 * slow)) ]; do sleep 0.1; i=$((i + 1)); done
+        dd if=/dev/zero of="$T/tiny/filler" bs=4k 2>/dev/null
+        mv "$T"/fgen/* "$D/new/"
+        if wait_for "$T/f.ev" '.DMARCTRACE_STATE=="degraded"' 10; then
+                is "F4: agent-state degraded with reason ENOSPC" \
+                        "$(jq -r 'select(.DMARCTRACE_STATE=="degraded") | .DMARCTRACE_REASON' "$T/f.ev" | sort -u)" "ENOSPC"
+        else
+                fail "F4: agent-state degraded with reason ENOSPC" "$(tail -3 "$T/f.err")"
+        fi
+        # every file in cur/ has its outcome committed (the store is read while the disk is full)
+        is "F4: while full, nothing moved without a commit" \
+                "$(ls "$D/cur" | sed 's/:2,S$//' | sort | comm -23 - "$(q "$T/tiny/state/state.db" "SELECT name FROM messages ORDER BY name" | sort >"$T/f.names"; echo "$T/f.names")" | wc -l)" "0"
+        is "F4: while full, the agent keeps running" "$(kill -0 "$pid" 2>/dev/null && echo yes)" "yes"
+        rm -f "$T/tiny/filler"
+        if wait_gone "$D/new" 30; then ok "F4: once space is back, the backlog is processed"
+        else fail "F4: once space is back, the backlog is processed" "$(ls "$D/new" | wc -l) left; $(tail -2 "$T/f.err")"; fi
+        stop_agent
+        is "F4: SIGTERM exits 0" "$agent_rc" "0"
+        is "F4: every report stored exactly once, store intact" \
+                "$(q "$T/tiny/state/state.db" "SELECT count(*) FROM aggregate_reports; SELECT count(*) FROM messages WHERE outcome='aggregate'; PRAGMA integrity_check" | tr '\n' ' ')" \
+                "101 101 ok "
+        is "F4: every message in cur/" "$(ls "$D/cur" | wc -l)" "101"
+        is "F4: one aggregate-report id per report" \
+                "$(jq -r 'select(.DMARCTRACE_EVENT=="aggregate-report") | .DMARCTRACE_EVENT_ID' "$T/f.ev" | sort -u | wc -l)" "101"
+        umount "$T/tiny"
+fi
 
 tap_done
