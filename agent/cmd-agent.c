@@ -62,6 +62,44 @@ static void ping(struct loop *l) {
         }
 }
 
+/* degraded_reason - the agent-state REASON for a failure of the run worth an event: the host is
+ * short of disk, fds or memory (HOSTILE.md F4, F20). NULL for the rest: the event output itself
+ * failing cannot carry an event about it. */
+static const char *degraded_reason(int r) {
+        switch (r) {
+        case -ENOSPC:
+                return "ENOSPC";
+        case -EIO:
+                return "EIO";
+        case -EMFILE:
+                return "EMFILE";
+        case -ENFILE:
+                return "ENFILE";
+        case -ENOMEM:
+                return "ENOMEM";
+        default:
+                return NULL;
+        }
+}
+
+/* run_failed - the run cannot go on (output, store, host resources): back off and say so; what
+ * was not committed waits in new/ and is listed again when the backoff ends */
+static void run_failed(struct loop *l, int r, uint64_t waiting) {
+        const char *reason = degraded_reason(r);
+        char status[256];
+
+        l->backoff = l->backoff ? (l->backoff < 60 ? l->backoff * 2 : 60) : 1;
+        l->retry_at = mono_usec() + (uint64_t) l->backoff * 1000000u;
+        l->rescan = true;
+        (void) snprintf(status, sizeof status, "STATUS=Cannot process messages (%s); retrying in %u s",
+                        strerror(-r), l->backoff);
+        (void) sd_notify(0, status);
+        fprintf(stderr, "dmarctrace: cannot process messages now: %s; retrying in %u s\n", strerror(-r),
+                l->backoff);
+        if (reason)
+                (void) dt_runtime_emit_state(l->rt, "degraded", reason, strerror(-r), waiting);
+}
+
 /* run_names - process names from new/; on a failure of the run keep going later (backoff) */
 static void run_names(struct loop *l, char **names, size_t n) {
         size_t i;
@@ -78,20 +116,7 @@ static void run_names(struct loop *l, char **names, size_t n) {
                         continue;
                 }
                 if (r < 0) {
-                        char status[256];
-
-                        l->backoff = l->backoff ? (l->backoff < 60 ? l->backoff * 2 : 60) : 1;
-                        l->retry_at = mono_usec() + (uint64_t) l->backoff * 1000000u;
-                        l->rescan = true;       /* the rest waits in new/ and is listed again */
-                        (void) snprintf(status, sizeof status,
-                                        "STATUS=Cannot process messages (%s); retrying in %u s", strerror(-r),
-                                        l->backoff);
-                        (void) sd_notify(0, status);
-                        fprintf(stderr, "dmarctrace: cannot process messages now: %s; retrying in %u s\n",
-                                strerror(-r), l->backoff);
-                        if (r == -ENOSPC || r == -EIO)
-                                (void) dt_runtime_emit_state(l->rt, "degraded", r == -ENOSPC ? "ENOSPC" : "EIO",
-                                                             strerror(-r), n - i);
+                        run_failed(l, r, n - i);
                         return;
                 }
         }
@@ -215,11 +240,16 @@ int dt_cmd_agent(int argc, char **argv) {
                 if (reload_requested)
                         reload(&l);
                 /* new log lines first, so a failure report about them can be traced; bounded
-                 * so the loop stays responsive during a large first catch-up */
-                if (dt_runtime_catch_up_logs(l.rt, 20000) > 0)
-                        l.logs_pending = true;
-                else
-                        l.logs_pending = false;
+                 * so the loop stays responsive during a large first catch-up. It commits the
+                 * open batch first: a failure there is the store's, and backs off like one. */
+                if (!l.backoff || now >= l.retry_at) {
+                        r = dt_runtime_catch_up_logs(l.rt, 20000);
+                        if (r < 0) {
+                                run_failed(&l, r, 0);
+                                continue;
+                        }
+                        l.logs_pending = r > 0;
+                }
                 if (l.backoff && now < l.retry_at) {
                         wait_ms = (int) ((l.retry_at - now) / 1000u) + 1;
                 } else if (l.rescan || now - l.last_rescan >= (uint64_t) RESCAN_EVERY_SEC * 1000000u) {
@@ -230,9 +260,12 @@ int dt_cmd_agent(int argc, char **argv) {
                         wait_ms = 0;
                 if (l.watchdog_usec && (uint64_t) wait_ms * 1000u > l.watchdog_usec / 2)
                         wait_ms = (int) (l.watchdog_usec / 2000u);
-                if (dt_pipeline_flush(l.rt->pipe) < 0)
-                        l.rescan = true;        /* the batch's files are still in new/ */
-                else if (dt_detect_pending(l.rt->det) > 0 && (r = dt_detect_run(l.rt->det, NULL)) < 0)
+                r = dt_pipeline_flush(l.rt->pipe);
+                if (r < 0) {
+                        run_failed(&l, r, 0);   /* the batch's files are still in new/ */
+                        continue;
+                }
+                if (dt_detect_pending(l.rt->det) > 0 && (r = dt_detect_run(l.rt->det, NULL)) < 0)
                         fprintf(stderr, "dmarctrace: detection failed: %s; retrying when idle\n",
                                 strerror(-r));  /* its marks are kept */
                 if (!l.watching) {

@@ -293,7 +293,7 @@ else
                 is "F4: agent-state degraded with reason ENOSPC" \
                         "$(jq -r 'select(.DMARCTRACE_STATE=="degraded") | .DMARCTRACE_REASON' "$T/f.ev" | sort -u)" "ENOSPC"
         else
-                fail "F4: agent-state degraded with reason ENOSPC" "$(tail -3 "$T/f.err")"
+                fail "F4: agent-state degraded with reason ENOSPC" "$(tail -3 "$T/f.err")" "$(ls "$D/new" | wc -l) in new/, $(df -k "$T/tiny" | tail -1)" "$(jq -c .MESSAGE "$T/f.ev")"
         fi
         # every file in cur/ has its outcome committed (the store is read while the disk is full)
         is "F4: while full, nothing moved without a commit" \
@@ -311,6 +311,82 @@ else
         is "F4: one aggregate-report id per report" \
                 "$(jq -r 'select(.DMARCTRACE_EVENT=="aggregate-report") | .DMARCTRACE_EVENT_ID' "$T/f.ev" | sort -u | wc -l)" "101"
         umount "$T/tiny"
+fi
+
+# ---- F1: the journal socket is missing, then comes back --------------------------------------
+# output = "journal" towards $DT_JOURNAL_SOCKET, first a path where nothing listens: nothing may
+# be committed or moved. Then the path becomes a link to a real journald's socket: the backlog
+# goes through, in order, once, read back with journalctl.
+if why=$(ensure_journald); then
+        J="$T/Jdown"
+        make_maildir "$J"
+        write_config "$T/j.conf" "$J" "$T/jstate" journal
+        env DT_JOURNAL_SOCKET="$T/jsock" ${DT_WRAP:-} "$DT_BIN" agent -c "$T/j.conf" >"$T/j.out" 2>"$T/j.err" &
+        pid=$!
+        deliver "$J" "$C/aggregate/cry-inc_google.xml" "1.a"
+        deliver "$J" "$C/aggregate/cry-inc_outlook.xml" "2.b"
+        deliver "$J" "$C/aggregate/cry-inc_webde.xml" "3.c"
+        i=0; while ! grep -q "cannot process messages now" "$T/j.err" && [ $i -lt $((50 * slow)) ]; do sleep 0.1; i=$((i + 1)); done
+        case "$(cat "$T/j.err")" in
+        *"cannot process messages now: No such file or directory; retrying in"*) ok "F1 absent: the agent says it cannot emit and retries" ;;
+        *) fail "F1 absent: the agent says it cannot emit and retries" "$(cat "$T/j.err")" ;;
+        esac
+        is "F1 absent: messages stay in new/, nothing committed" \
+                "$(ls "$J/new" | tr '\n' ' ')$(q "$T/jstate/state.db" "SELECT count(*) FROM messages WHERE outcome IS NOT NULL")" "1.a 2.b 3.c 0"
+        is "F1 absent: the agent keeps running" "$(kill -0 "$pid" 2>/dev/null && echo yes)" "yes"
+        ln -s /run/systemd/journal/socket "$T/jsock"
+        if wait_gone "$J/new" 20; then ok "F1 back: the backlog goes through"; else fail "F1 back: the backlog goes through" "$(tail -2 "$T/j.err")"; fi
+        stop_agent
+        is "F1 back: SIGTERM exits 0" "$agent_rc" "0"
+        journalctl --sync 2>/dev/null || sleep 1
+        journalctl -o json DMARCTRACE_EVENT=aggregate-report --no-pager 2>/dev/null |
+                jq -r --arg p "$J/new/" 'select(.DMARCTRACE_INPUT_PATH|startswith($p)) | .DMARCTRACE_INPUT_PATH' >"$T/j.paths"
+        is "F1 back: each report in the journal once, in order" "$(sed "s|$J/new/||" "$T/j.paths" | tr '\n' ' ')" "1.a 2.b 3.c "
+        is "F1 back: each stored once" "$(q "$T/jstate/state.db" "SELECT count(*) FROM aggregate_reports")" "3"
+else
+        skip "F1: journal socket absent, then back" "$why"
+fi
+
+# ---- F3: a journal socket that is never read ------------------------------------------------
+# A datagram socket whose owner never reads (a stalled journald) with a small buffer: sends
+# wait at most a second and fail, the batch is not committed, nothing moves, the loop stays
+# alive, and SIGTERM still stops the agent at once. Needs python3 to hold such a socket.
+if ! command -v python3 >/dev/null 2>&1; then
+        skip "F3: journal never reading" "python3 is not installed (it holds the test socket)"
+else
+        N="$T/Jstall"
+        make_maildir "$N"
+        python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.bind(sys.argv[1])
+open(sys.argv[2], "w").close()
+time.sleep(120)' "$T/stall.sock" "$T/stall.ready" &
+        stall=$!
+        i=0; while [ ! -e "$T/stall.ready" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+        write_config "$T/n.conf" "$N" "$T/nstate" journal
+        sed -i 's/records = "own"/records = "all"/' "$T/n.conf"
+        for f in "$C"/aggregate/cry-inc_*.xml; do deliver "$N" "$f"; done
+        n_stall=$(ls "$N/new" | wc -l)
+        env DT_JOURNAL_SOCKET="$T/stall.sock" ${DT_WRAP:-} "$DT_BIN" agent -c "$T/n.conf" >"$T/n.out" 2>"$T/n.err" &
+        pid=$!
+        i=0; while ! grep -q "cannot process messages now" "$T/n.err" && [ $i -lt $((50 * slow)) ]; do sleep 0.1; i=$((i + 1)); done
+        case "$(cat "$T/n.err")" in
+        *"cannot process messages now: Resource temporarily unavailable; retrying in"*) ok "F3: a send that cannot go through times out and is retried" ;;
+        *) fail "F3: a send that cannot go through times out and is retried" "$(cat "$T/n.err")" ;;
+        esac
+        # what the socket took before it filled up may be committed; nothing else
+        left=$(ls "$N/new" | wc -l)
+        if [ "$left" -gt 0 ]; then ok "F3: messages wait in new/ ($left of $n_stall)"; else fail "F3: messages wait in new/" "none left"; fi
+        is "F3: every moved message is committed, no other" \
+                "$(ls "$N/cur" | wc -l)" "$(q "$T/nstate/state.db" "SELECT count(*) FROM messages WHERE outcome IS NOT NULL")"
+        t0=$(date +%s%N)
+        stop_agent
+        t1=$(date +%s%N)
+        is "F3: SIGTERM exits 0" "$agent_rc" "0"
+        ms=$(( (t1 - t0) / 1000000 ))
+        if [ "$ms" -lt $((3000 * slow)) ]; then ok "F3: stopped within 3 s of SIGTERM (${ms} ms)"; else fail "F3: stopped within 3 s of SIGTERM" "${ms} ms"; fi
+        kill "$stall" 2>/dev/null; wait "$stall" 2>/dev/null
 fi
 
 tap_done
