@@ -139,7 +139,7 @@ static void rescan(struct loop *l) {
                 if (r < 0) {
                         fprintf(stderr, "dmarctrace: cannot list '%s/new': %s\n", dt_maildir_root(l->rt->md),
                                 strerror(-r));
-                        l->rescan = true;
+                        run_failed(l, r, 0);    /* e.g. out of fds: no hot loop */
                         return;
                 }
                 run_names(l, names, n);

@@ -7,7 +7,8 @@
  * 200 ms) shares one commit, so one fsync. A worker that crashes or passes its deadline costs
  * only its message: the attempt is counted, the message is left in new/ for a later rescan
  * (DT_PIPELINE_DEFERRED), and rejected with WORKER_CRASH or TIMEOUT at its
- * PIPELINE_ATTEMPTS_MAX-th attempt.
+ * PIPELINE_ATTEMPTS_MAX-th attempt. A file that cannot be opened or read (EACCES, EIO) is
+ * counted and retried the same way, then rejected with IO_ERROR.
  * XXX: attempts are counted when the worker fails, so a message that kills the agent itself
  * (not its worker) is not counted and would be tried again at every start.
  * An unusable message gives an input-rejected event, a "rejected" row, and a move into the
@@ -502,6 +503,12 @@ static bool worker_fault(const struct dt_error *e) {
         return e->reason && (strcmp(e->reason, DT_R_WORKER_CRASH) == 0 || strcmp(e->reason, DT_R_TIMEOUT) == 0);
 }
 
+/* unreadable - the file could not be opened or read (HOSTILE.md F9): it may pass (permissions
+ * fixed, a disk error retried), so it is counted and retried like a worker fault */
+static bool unreadable(int read_error) {
+        return read_error == -EACCES || read_error == -EPERM || read_error == -EIO;
+}
+
 /* run_one - parse and record one message inside its savepoint; <0 only for a failure of the
  * run, DT_PIPELINE_DEFERRED when the worker failed and the message waits for another attempt */
 static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, const char *buf,
@@ -525,7 +532,7 @@ static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, con
                 dt_store_rollback_to(p->store);
                 return r;               /* no worker could be started (fork, pipe): retry later */
         }
-        if (r < 0 && worker_fault(err)) {
+        if (r < 0 && (worker_fault(err) || unreadable(read_error))) {
                 size_t n = strlen(err->message);
                 int k;
 

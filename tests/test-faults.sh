@@ -326,7 +326,7 @@ if why=$(ensure_journald); then
         deliver "$J" "$C/aggregate/cry-inc_google.xml" "1.a"
         deliver "$J" "$C/aggregate/cry-inc_outlook.xml" "2.b"
         deliver "$J" "$C/aggregate/cry-inc_webde.xml" "3.c"
-        i=0; while ! grep -q "cannot process messages now" "$T/j.err" && [ $i -lt $((50 * slow)) ]; do sleep 0.1; i=$((i + 1)); done
+        i=0; while ! grep -qs "cannot process messages now" "$T/j.err" && [ $i -lt $((50 * slow)) ]; do sleep 0.1; i=$((i + 1)); done
         case "$(cat "$T/j.err")" in
         *"cannot process messages now: No such file or directory; retrying in"*) ok "F1 absent: the agent says it cannot emit and retries" ;;
         *) fail "F1 absent: the agent says it cannot emit and retries" "$(cat "$T/j.err")" ;;
@@ -370,7 +370,7 @@ time.sleep(120)' "$T/stall.sock" "$T/stall.ready" &
         n_stall=$(ls "$N/new" | wc -l)
         env DT_JOURNAL_SOCKET="$T/stall.sock" ${DT_WRAP:-} "$DT_BIN" agent -c "$T/n.conf" >"$T/n.out" 2>"$T/n.err" &
         pid=$!
-        i=0; while ! grep -q "cannot process messages now" "$T/n.err" && [ $i -lt $((50 * slow)) ]; do sleep 0.1; i=$((i + 1)); done
+        i=0; while ! grep -qs "cannot process messages now" "$T/n.err" && [ $i -lt $((50 * slow)) ]; do sleep 0.1; i=$((i + 1)); done
         case "$(cat "$T/n.err")" in
         *"cannot process messages now: Resource temporarily unavailable; retrying in"*) ok "F3: a send that cannot go through times out and is retried" ;;
         *) fail "F3: a send that cannot go through times out and is retried" "$(cat "$T/n.err")" ;;
@@ -387,6 +387,74 @@ time.sleep(120)' "$T/stall.sock" "$T/stall.ready" &
         ms=$(( (t1 - t0) / 1000000 ))
         if [ "$ms" -lt $((3000 * slow)) ]; then ok "F3: stopped within 3 s of SIGTERM (${ms} ms)"; else fail "F3: stopped within 3 s of SIGTERM" "${ms} ms"; fi
         kill "$stall" 2>/dev/null; wait "$stall" 2>/dev/null
+fi
+
+# ---- F9: a file the agent may not read -----------------------------------------------------
+# Root reads everything, so the scans run as nobody (setpriv) over a Maildir nobody owns, with
+# one file it may not open: counted and left in new/ twice, rejected with IO_ERROR at the third
+# attempt; the other file goes through at once.
+U="$T/Unreadable"
+if [ -z "$root" ] || ! command -v setpriv >/dev/null 2>&1 || ! id nobody >/dev/null 2>&1; then
+        skip "F9: unreadable file" "needs root, setpriv and a user nobody"
+else
+        mkdir "$U"; make_maildir "$U/M"
+        deliver "$U/M" "$C/aggregate/cry-inc_google.xml" "1.locked"
+        deliver "$U/M" "$C/aggregate/cry-inc_outlook.xml" "2.fine"
+        write_config "$U/conf" "$U/M" "$U/state" json
+        chown -R nobody "$U"
+        chown root "$U/M/new/1.locked"; chmod 600 "$U/M/new/1.locked"
+        chmod 711 "$T"
+        uscan() {
+                setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+                        ${DT_WRAP:-} "$DT_BIN" scan -c "$U/conf" >"$T/u$1.ev" 2>"$T/u$1.err"
+        }
+        uscan 1; rc=$?
+        is "F9: first scan exits 0, the other file stored" "$rc $(ls "$U/M/cur")" "0 2.fine:2,S"
+        is "F9: the unreadable file stays in new/, no event yet" "$(ls "$U/M/new") $(events "$T/u1.ev" input-rejected | wc -l)" "1.locked 0"
+        case "$(cat "$T/u1.err")" in
+        *"'1.locked': cannot open message: Permission denied (IO_ERROR); left in new/"*) ok "F9: stderr says why it waits" ;;
+        *) fail "F9: stderr says why it waits" "$(cat "$T/u1.err")" ;;
+        esac
+        uscan 2
+        uscan 3; rc=$?
+        is "F9: third attempt rejects it" \
+                "$rc $(events "$T/u3.ev" input-rejected | jq -r '[.DMARCTRACE_REASON, .DMARCTRACE_ERROR_MESSAGE] | join("|")')" \
+                "0 IO_ERROR|cannot open message: Permission denied (attempt 3 of 3)"
+        is "F9: it is in .Rejected, the store says why after 3 attempts" \
+                "$(ls "$U/M/.Rejected/cur") $(q "$U/state/state.db" "SELECT outcome, reason, attempts FROM messages WHERE name = '1.locked'")" \
+                "1.locked:2,S rejected|IO_ERROR|3"
+        chmod 700 "$T"
+fi
+
+# ---- F20: out of file descriptors ----------------------------------------------------------
+# The running agent's fd limit is lowered (prlimit) to what it holds at rest: a delivery then
+# cannot be opened. Expect degraded/EMFILE, nothing moved, no attempt counted against the
+# message; with the limit raised again it goes through.
+E="$T/Emfile"
+if ! command -v prlimit >/dev/null 2>&1; then
+        skip "F20: EMFILE" "prlimit is not installed"
+else
+        make_maildir "$E"
+        write_config "$T/e.conf" "$E" "$T/estate" json
+        start_agent "$T/e.conf" "$T/e.ev" "$T/e.err"
+        # the lowest free fd as the limit: every new open then fails with EMFILE
+        free=0
+        while [ -e /proc/"$pid"/fd/$free ]; do free=$((free + 1)); done
+        prlimit --pid "$pid" --nofile=$free:
+        deliver "$E" "$C/aggregate/cry-inc_google.xml" "1.emfile"
+        if wait_for "$T/e.ev" '.DMARCTRACE_STATE=="degraded"' 5; then
+                is "F20: agent-state degraded with reason EMFILE" \
+                        "$(jq -r 'select(.DMARCTRACE_STATE=="degraded") | .DMARCTRACE_REASON' "$T/e.ev" | sort -u)" "EMFILE"
+        else
+                fail "F20: agent-state degraded with reason EMFILE" "$(tail -3 "$T/e.err")"
+        fi
+        is "F20: the message waits in new/, no attempt counted" \
+                "$(ls "$E/new") $(q "$T/estate/state.db" "SELECT count(*) FROM messages")" "1.emfile 0"
+        is "F20: stderr is not flooded" "$(test "$(wc -l <"$T/e.err")" -lt 20 && echo yes)" "yes"
+        prlimit --pid "$pid" --nofile=1024:
+        if wait_gone "$E/new" 10; then ok "F20: with fds back, it goes through"; else fail "F20: with fds back, it goes through" "$(tail -2 "$T/e.err")"; fi
+        stop_agent
+        is "F20: SIGTERM exits 0, stored once" "$agent_rc $(q "$T/estate/state.db" "SELECT outcome, attempts FROM messages")" "0 aggregate|1"
 fi
 
 tap_done
