@@ -2,7 +2,9 @@
  *
  * Watches the Maildir's new/ with inotify (watch.c) and runs every message through the pipeline
  * as it arrives; a full rescan at start, after an inotify overflow, after the watch is lost, and
- * every few minutes as a safety net. One loop, one thread: libinotifytools keeps process-wide
+ * every few minutes as a safety net. A lost watch (new/ deleted, moved, or no longer the one at
+ * the configured path) gives one maildir-unavailable event; the Maildir is then reopened and
+ * watched again, with backoff while it stays away. One loop, one thread: libinotifytools keeps process-wide
  * state, so the loop waits in dt_watch_wait() (a signal ends the wait early) and does everything
  * else between waits: signals (SIGTERM/SIGINT stop after the current message, SIGHUP reloads the
  * configuration and keeps the old one when the new one fails), sd_notify READY/STATUS/STOPPING
@@ -47,8 +49,11 @@ struct loop {
         const char *config_path;
         uint64_t watchdog_usec, last_ping, retry_at, last_rescan;
         unsigned backoff;               /* seconds; 0 when healthy */
+        unsigned watch_backoff;         /* seconds between attempts to watch again */
+        uint64_t watch_retry_at;
         bool rescan;                    /* list new/ again before waiting */
         bool watching;
+        bool maildir_lost;              /* said maildir-unavailable, not yet back */
         bool logs_pending;              /* more log lines wait: do not sleep long */
 };
 
@@ -134,6 +139,8 @@ static void rescan(struct loop *l) {
 
         l->rescan = false;
         l->last_rescan = mono_usec();
+        if (l->maildir_lost)
+                return;         /* the directories held are no longer the configured ones */
         do {
                 r = dt_maildir_list(l->rt->md, DT_MD_NEW, &names, &n);
                 if (r < 0) {
@@ -147,17 +154,58 @@ static void rescan(struct loop *l) {
         } while (r == 1 && !stop_requested && !l->backoff);
 }
 
-/* start_watch - watch ROOT/new; on failure the loop falls back to periodic rescans */
+/* watch_later - no watch for now: the loop rescans instead, and tries again after a backoff
+ * (1 s doubling to 60 s) */
+static void watch_later(struct loop *l, const char *why) {
+        l->watching = false;
+        l->watch_backoff = l->watch_backoff ? (l->watch_backoff < 60 ? l->watch_backoff * 2 : 60) : 1;
+        l->watch_retry_at = mono_usec() + (uint64_t) l->watch_backoff * 1000000u;
+        fprintf(stderr, "dmarctrace: %s; trying again in %u s\n", why, l->watch_backoff);
+}
+
+/* start_watch - watch ROOT/new, or try again later */
 static void start_watch(struct loop *l) {
-        char dir[4200];
+        char dir[4200], why[4400];
         int r;
 
         (void) snprintf(dir, sizeof dir, "%s/new", dt_maildir_root(l->rt->md));
         r = dt_watch_open(dir);
         l->watching = r >= 0;
-        if (r < 0)
-                fprintf(stderr, "dmarctrace: cannot watch '%s': %s; rescanning every %d s instead\n", dir,
-                        strerror(-r), IDLE_WAIT_MS / 1000);
+        if (r >= 0) {
+                l->watch_backoff = 0;
+                return;
+        }
+        (void) snprintf(why, sizeof why, "cannot watch '%s': %s", dir, strerror(-r));
+        watch_later(l, why);
+}
+
+/* rewatch - open the Maildir again (it may be a new one) and watch it; a rescan follows */
+static void rewatch(struct loop *l) {
+        struct dt_error err;
+
+        dt_error_clear(&err);
+        if (dt_maildir_reopen(l->rt->md, &err) < 0) {
+                watch_later(l, err.message);
+                return;
+        }
+        l->rescan = true;
+        if (l->maildir_lost) {
+                l->maildir_lost = false;
+                (void) dt_runtime_emit_state(l->rt, "rescan", "MAILDIR_AVAILABLE", NULL, 0);
+        }
+        start_watch(l);
+}
+
+/* watch_lost - the watch is gone, or ROOT/new is another directory now (HOSTILE.md F8): say so
+ * once, and watch again (with backoff while the Maildir stays away) */
+static void watch_lost(struct loop *l) {
+        dt_watch_close();
+        l->watching = false;
+        if (!l->maildir_lost) {
+                l->maildir_lost = true;
+                (void) dt_runtime_emit_state(l->rt, "maildir-unavailable", "MAILDIR_UNAVAILABLE", NULL, 0);
+        }
+        rewatch(l);
 }
 
 /* reload - SIGHUP: a whole new runtime, or the old one with the reason said */
@@ -269,15 +317,23 @@ int dt_cmd_agent(int argc, char **argv) {
                         fprintf(stderr, "dmarctrace: detection failed: %s; retrying when idle\n",
                                 strerror(-r));  /* its marks are kept */
                 if (!l.watching) {
+                        now = mono_usec();
+                        if (now >= l.watch_retry_at) {
+                                rewatch(&l);
+                                if (l.watching)
+                                        continue;
+                        }
+                        if (l.watch_retry_at > now && (l.watch_retry_at - now) / 1000u < (uint64_t) wait_ms)
+                                wait_ms = (int) ((l.watch_retry_at - now) / 1000u) + 1;
                         usleep((useconds_t) wait_ms * 1000u);   /* a signal ends it early */
                         l.rescan = true;
                         continue;
                 }
                 r = dt_watch_wait(wait_ms, &names, &n, &overflow);
-                if (r < 0 || r == DT_WATCH_LOST) {
-                        dt_watch_close();
-                        start_watch(&l);
-                        l.rescan = true;
+                if (r < 0 || r == DT_WATCH_LOST || dt_maildir_moved(l.rt->md)) {
+                        /* its names are listed again by the rescan */
+                        dt_maildir_names_free(names, n);
+                        watch_lost(&l);
                         continue;
                 }
                 if (overflow) {

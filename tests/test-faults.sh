@@ -457,4 +457,39 @@ else
         is "F20: SIGTERM exits 0, stored once" "$agent_rc $(q "$T/estate/state.db" "SELECT outcome, attempts FROM messages")" "0 aggregate|1"
 fi
 
+# ---- F8: the Maildir goes away while the agent runs ----------------------------------------
+W="$T/Away"
+make_maildir "$W"
+write_config "$T/w.conf" "$W" "$T/wstate" json
+start_agent "$T/w.conf" "$T/w.ev" "$T/w.err"
+deliver "$W" "$C/aggregate/cry-inc_google.xml" "1.before"
+wait_gone "$W/new" 5
+mv "$W/new" "$W/new.away"
+if wait_for "$T/w.ev" '.DMARCTRACE_STATE=="maildir-unavailable"' 5; then
+        is "F8 moved away: maildir-unavailable, once" \
+                "$(jq -r 'select(.DMARCTRACE_STATE=="maildir-unavailable") | .DMARCTRACE_REASON' "$T/w.ev")" "MAILDIR_UNAVAILABLE"
+else
+        fail "F8 moved away: maildir-unavailable, once" "$(tail -3 "$T/w.err")"
+fi
+sleep 1
+mv "$W/new.away" "$W/new"
+deliver "$W" "$C/aggregate/cry-inc_outlook.xml" "2.back"
+if wait_gone "$W/new" 10; then ok "F8 moved back: watched again, a delivery is processed"
+else fail "F8 moved back: watched again, a delivery is processed" "$(tail -3 "$T/w.err")"; fi
+is "F8 moved back: said so" \
+        "$(jq -r 'select(.DMARCTRACE_STATE=="rescan") | .DMARCTRACE_REASON' "$T/w.ev")" "MAILDIR_AVAILABLE"
+# recreated: the old Maildir is renamed and a new one made at the path; the next event in the
+# old one shows the watch is on the wrong directory
+mv "$W" "$T/Away.old"
+make_maildir "$W"
+deliver "$T/Away.old" "$C/aggregate/cry-inc_webde.xml" "3.old"
+deliver "$W" "$C/aggregate/cry-inc_aol.xml" "4.new"
+if wait_gone "$W/new" 10; then ok "F8 recreated: the new Maildir is watched and processed"
+else fail "F8 recreated: the new Maildir is watched and processed" "$(tail -3 "$T/w.err")"; fi
+is "F8 recreated: the old one is left alone" "$(ls "$T/Away.old/new")" "3.old"
+stop_agent
+is "F8: SIGTERM exits 0, each delivery stored once" \
+        "$agent_rc $(q "$T/wstate/state.db" "SELECT group_concat(name, ' ') FROM (SELECT name FROM messages ORDER BY name)")" \
+        "0 1.before 2.back 4.new"
+
 tap_done
