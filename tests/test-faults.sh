@@ -492,4 +492,30 @@ is "F8: SIGTERM exits 0, each delivery stored once" \
         "$agent_rc $(q "$T/wstate/state.db" "SELECT group_concat(name, ' ') FROM (SELECT name FROM messages ORDER BY name)")" \
         "0 1.before 2.back 4.new"
 
+# ---- F7: inotify queue overflow during a burst -----------------------------------------------
+# fs.inotify.max_queued_events is lowered to 16 only while the agent starts (the limit is taken
+# when its inotify instance is made), then put back; a burst of 300 deliveries overflows it.
+O="$T/Overflow"
+qfile=/proc/sys/fs/inotify/max_queued_events
+if [ -z "$root" ] || ! [ -w "$qfile" ]; then
+        skip "F7: inotify overflow" "needs root and a writable $qfile"
+else
+        make_maildir "$O"
+        mkdir "$T/ogen"
+        "$DT_GEN" -n 300 -r 1-2 -f xml -s 13 -o "$T/ogen"
+        write_config "$T/o.conf" "$O" "$T/ostate" json
+        restore_sysctl=$(cat "$qfile")
+        echo 16 >"$qfile"
+        start_agent "$T/o.conf" "$T/o.ev" "$T/o.err"
+        echo "$restore_sysctl" >"$qfile"; restore_sysctl=
+        mv "$T"/ogen/* "$O/new/"
+        if wait_for "$T/o.ev" '.DMARCTRACE_REASON=="INOTIFY_OVERFLOW"' 10; then ok "F7: the overflow is reported (agent-state rescan)"
+        else fail "F7: the overflow is reported (agent-state rescan)" "$(tail -3 "$T/o.err")"; fi
+        if wait_gone "$O/new" 30; then ok "F7: the rescan takes every file"; else fail "F7: the rescan takes every file" "$(ls "$O/new" | wc -l) left"; fi
+        stop_agent
+        is "F7: each of the 300 stored and emitted exactly once" \
+                "$agent_rc $(q "$T/ostate/state.db" "SELECT count(*) FROM aggregate_reports") $(ls "$O/cur" | wc -l) $(events "$T/o.ev" aggregate-report | jq -r .DMARCTRACE_EVENT_ID | sort -u | wc -l) $(events "$T/o.ev" aggregate-report | wc -l)" \
+                "0 300 300 300 300"
+fi
+
 tap_done
