@@ -25,6 +25,7 @@
 #include "agent/watch.h"
 
 #define RESCAN_EVERY_SEC 300
+#define CORRELATION_NOTICE_SEC 3600     /* correlation-unavailable at most this often */
 #define IDLE_WAIT_MS 20000
 
 static volatile sig_atomic_t stop_requested, reload_requested;
@@ -54,6 +55,7 @@ struct loop {
         bool rescan;                    /* list new/ again before waiting */
         bool watching;
         bool maildir_lost;              /* said maildir-unavailable, not yet back */
+        uint64_t correlation_said;      /* when correlation-unavailable was last emitted; 0: not */
         bool logs_pending;              /* more log lines wait: do not sleep long */
 };
 
@@ -208,6 +210,30 @@ static void watch_lost(struct loop *l) {
         rewatch(l);
 }
 
+/* check_correlation - r from the log catch-up: a configured log source that cannot be opened
+ * or read (no permission, a misconfigured path: HOSTILE.md F11) gives one
+ * correlation-unavailable event, repeated at most hourly while it lasts; reports are processed
+ * all the same, without tracing to a local sender */
+static void check_correlation(struct loop *l, int r) {
+        unsigned bad = dt_logs_count(l->rt->logs) ? dt_logs_stats(l->rt->logs)->unavailable : 0;
+        uint64_t now = mono_usec();
+        char text[128];
+
+        if (!bad && r >= 0) {
+                l->correlation_said = 0;
+                return;
+        }
+        if (l->correlation_said && now - l->correlation_said < (uint64_t) CORRELATION_NOTICE_SEC * 1000000u)
+                return;
+        if (r < 0)
+                (void) snprintf(text, sizeof text, "cannot read the mail logs: %s", strerror(-r));
+        else
+                (void) snprintf(text, sizeof text, "%u of %u log sources cannot be read", bad,
+                                dt_logs_count(l->rt->logs));
+        (void) dt_runtime_emit_state(l->rt, "correlation-unavailable", "CORRELATION_UNAVAILABLE", text, 0);
+        l->correlation_said = now;
+}
+
 /* reload - SIGHUP: a whole new runtime, or the old one with the reason said */
 static void reload(struct loop *l) {
         struct dt_runtime *fresh = NULL;
@@ -288,15 +314,18 @@ int dt_cmd_agent(int argc, char **argv) {
                 if (reload_requested)
                         reload(&l);
                 /* new log lines first, so a failure report about them can be traced; bounded
-                 * so the loop stays responsive during a large first catch-up. It commits the
-                 * open batch first: a failure there is the store's, and backs off like one. */
+                 * so the loop stays responsive during a large first catch-up. The open batch is
+                 * committed first (the logs commit on their own): a failure there is the
+                 * store's and backs off; a failure of the logs only stops the tracing. */
                 if (!l.backoff || now >= l.retry_at) {
-                        r = dt_runtime_catch_up_logs(l.rt, 20000);
+                        r = dt_pipeline_flush(l.rt->pipe);
                         if (r < 0) {
                                 run_failed(&l, r, 0);
                                 continue;
                         }
+                        r = dt_runtime_catch_up_logs(l.rt, 20000);
                         l.logs_pending = r > 0;
+                        check_correlation(&l, r);
                 }
                 if (l.backoff && now < l.retry_at) {
                         wait_ms = (int) ((l.retry_at - now) / 1000u) + 1;

@@ -559,4 +559,32 @@ else
         fail "F17: peak RSS flat over the backlog" "$left messages: $big KiB, 500 messages: $small KiB"
 fi
 
+# ---- F11: a mail log the agent may not read ----------------------------------------------
+# The agent runs as nobody (setpriv) over its own Maildir, with a Postfix log only root reads.
+L="$T/Nolog"
+if [ -z "$root" ] || ! command -v setpriv >/dev/null 2>&1 || ! id nobody >/dev/null 2>&1; then
+        skip "F11: mail log not readable" "needs root, setpriv and a user nobody"
+else
+        mkdir "$L"; make_maildir "$L/M"
+        write_config "$L/conf" "$L/M" "$L/state" json "logs = { postfix = [ \"$L/mail.log\" ]; };"
+        chown -R nobody "$L"
+        echo "Jan  1 00:00:00 mx postfix/qmgr[1]: 4XyZ: removed" >"$L/mail.log"
+        chmod 600 "$L/mail.log"
+        chmod 711 "$T"
+        setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+                ${DT_WRAP:-} "$DT_BIN" agent -c "$L/conf" >"$T/l.ev" 2>"$T/l.err" &
+        pid=$!
+        wait_for "$T/l.ev" '.DMARCTRACE_STATE=="ready"' 10
+        deliver "$L/M" "$C/failure/mail-auth_arf-003.eml" "1.ruf"
+        deliver "$L/M" "$C/aggregate/cry-inc_google.xml" "2.rua"
+        wait_gone "$L/M/new" 5
+        stop_agent
+        chmod 700 "$T"
+        is "F11: one correlation-unavailable event" \
+                "$(jq -r 'select(.DMARCTRACE_STATE=="correlation-unavailable") | [.DMARCTRACE_REASON, .DMARCTRACE_ERROR_MESSAGE] | join("|")' "$T/l.ev")" \
+                "CORRELATION_UNAVAILABLE|cannot read the mail logs: Permission denied"
+        is "F11: reports are processed all the same" \
+                "$agent_rc $(events "$T/l.ev" failure-report | wc -l) $(events "$T/l.ev" aggregate-report | wc -l) $(ls "$L/M/cur" | wc -l)" "0 1 1 2"
+fi
+
 tap_done
