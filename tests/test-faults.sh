@@ -30,24 +30,6 @@ cleanup() {
         rm -rf "$T"
 }
 root=; [ "$(id -u)" = 0 ] && root=1
-slow=1; [ -n "${DT_WRAP:-}" ] && slow=5
-
-# wait_for FILE JQ-FILTER SECONDS - until the filter matches a line of FILE
-wait_for() {
-        i=0
-        while [ $i -lt $(($3 * 10 * slow)) ]; do
-                [ -n "$(jq -c "select($2)" "$1" 2>/dev/null | head -1)" ] && return 0
-                sleep 0.1; i=$((i + 1))
-        done
-        return 1
-}
-
-# wait_gone DIR SECONDS - until DIR holds no entry
-wait_gone() {
-        i=0
-        while [ -n "$(ls -A "$1")" ] && [ $i -lt $(($2 * 10 * slow)) ]; do sleep 0.1; i=$((i + 1)); done
-        [ -z "$(ls -A "$1")" ]
-}
 
 # q DB SQL - one sqlite3 query, errors included in the output
 q() {
@@ -57,20 +39,6 @@ q() {
 # ids FILE... - the sorted distinct EVENT_IDs of report events (agent-state ones are per run)
 ids() {
         cat "$@" | jq -r 'select(.DMARCTRACE_EVENT != "agent-state") | .DMARCTRACE_EVENT_ID' | sort -u
-}
-
-# start_agent CONF OUT ERR - the agent in the background ($pid), once it says ready
-start_agent() {
-        ${DT_WRAP:-} "$DT_BIN" agent -c "$1" >"$2" 2>"$3" &
-        pid=$!
-        wait_for "$2" '.DMARCTRACE_STATE=="ready"' 10
-}
-
-# stop_agent - SIGTERM and wait; the exit status in $agent_rc
-stop_agent() {
-        kill -TERM "$pid" 2>/dev/null
-        wait "$pid"; agent_rc=$?
-        pid=
 }
 
 # ---- items 1-5: hostile entries in new/ ---------------------------------------------------
@@ -161,9 +129,7 @@ is "item 4: every event line is one JSON object" "$(jq -c . "$T/h.ev" | wc -l)" 
 # scan lists a backlog once, so a name late in the order is taken away while it runs.
 V="$T/Vanish"
 make_maildir "$V"
-mkdir "$T/vgen"
-"$DT_GEN" -n 1500 -r 1-1 -f xml -s 5 -o "$T/vgen"
-mv "$T"/vgen/* "$V/new/"
+deliver_generated "$V" 1500 1-1 5
 cp "$C/aggregate/cry-inc_google.xml" "$V/new/zzz.taken"
 write_config "$T/v.conf" "$V" "$T/vstate" json
 ${DT_WRAP:-} "$DT_BIN" scan -c "$T/v.conf" >"$T/v.ev" 2>"$T/v.err" &
@@ -240,9 +206,7 @@ done
 # and at random moments: five SIGKILLs during scans of 600 generated reports, then a full run
 G="$T/Random"
 make_maildir "$G"
-mkdir "$T/rgen"
-"$DT_GEN" -n 600 -r 1-3 -f xml -s 23 -o "$T/rgen"
-mv "$T"/rgen/* "$G/new/"
+deliver_generated "$G" 600 1-3 23
 write_config "$T/r.conf" "$G" "$T/rstate" json
 for k in 1 2 3 4 5; do
         ${DT_WRAP:-} "$DT_BIN" scan -c "$T/r.conf" >"$T/r$k.ev" 2>/dev/null &
@@ -296,20 +260,19 @@ is "F18 deleted: the scan exits 0 with a fresh store holding new/ only" \
 # may move without its commit, the agent says degraded/ENOSPC and retries; once space is back,
 # everything is stored exactly once.
 D="$T/Full"
-mkdir -p "$T/tiny" "$T/fgen"
+mkdir -p "$T/tiny"
 if [ -z "$root" ]; then
         skip "F4: disk full" "mounting a tmpfs needs root"
 elif ! mount -t tmpfs -o size=4m dt-test-tiny "$T/tiny" 2>"$T/mount.err"; then
         skip "F4: disk full" "cannot mount a tmpfs here: $(cat "$T/mount.err")"
 else
         make_maildir "$D"
-        "$DT_GEN" -n 100 -r 5-10 -f xml -s 11 -o "$T/fgen"
         deliver "$D" "$C/aggregate/cry-inc_google.xml" "0.first"
         write_config "$T/f.conf" "$D" "$T/tiny/state" json
         start_agent "$T/f.conf" "$T/f.ev" "$T/f.err"
         i=0; while [ -e "$D/new/0.first" ] && [ $i -lt $((50 * slow)) ]; do sleep 0.1; i=$((i + 1)); done
         dd if=/dev/zero of="$T/tiny/filler" bs=4k 2>/dev/null
-        mv "$T"/fgen/* "$D/new/"
+        deliver_generated "$D" 100 5-10 11
         if wait_for "$T/f.ev" '.DMARCTRACE_STATE=="degraded"' 10; then
                 is "F4: agent-state degraded with reason ENOSPC" \
                         "$(jq -r 'select(.DMARCTRACE_STATE=="degraded") | .DMARCTRACE_REASON' "$T/f.ev" | sort -u)" "ENOSPC"
@@ -522,14 +485,12 @@ if [ -z "$root" ] || ! [ -w "$qfile" ]; then
         skip "F7: inotify overflow" "needs root and a writable $qfile"
 else
         make_maildir "$O"
-        mkdir "$T/ogen"
-        "$DT_GEN" -n 300 -r 1-2 -f xml -s 13 -o "$T/ogen"
         write_config "$T/o.conf" "$O" "$T/ostate" json
         restore_sysctl=$(cat "$qfile")
         echo 16 >"$qfile"
         start_agent "$T/o.conf" "$T/o.ev" "$T/o.err"
         echo "$restore_sysctl" >"$qfile"; restore_sysctl=
-        mv "$T"/ogen/* "$O/new/"
+        deliver_generated "$O" 300 1-2 13
         if wait_for "$T/o.ev" '.DMARCTRACE_REASON=="INOTIFY_OVERFLOW"' 10; then ok "F7: the overflow is reported (agent-state rescan)"
         else fail "F7: the overflow is reported (agent-state rescan)" "$(tail -3 "$T/o.err")"; fi
         if wait_gone "$O/new" 30; then ok "F7: the rescan takes every file"; else fail "F7: the rescan takes every file" "$(ls "$O/new" | wc -l) left"; fi
@@ -542,9 +503,7 @@ fi
 # ---- F16, F17: SIGTERM with a large backlog; memory flat over a backlog ten times larger -----
 B="$T/Backlog"
 make_maildir "$B"
-mkdir "$T/bgen"
-"$DT_GEN" -n 5000 -r 1-1 -f xml -s 17 -o "$T/bgen"
-mv "$T"/bgen/* "$B/new/"
+deliver_generated "$B" 5000 1-1 17
 write_config "$T/b.conf" "$B" "$T/bstate" json
 ${DT_WRAP:-} "$DT_BIN" agent -c "$T/b.conf" >"$T/b.ev" 2>"$T/b.err" &
 pid=$!
@@ -566,9 +525,7 @@ is "F16: a rerun finishes the backlog, every report stored once" \
         "$(ls "$B/new" | wc -l) $(q "$T/bstate/state.db" "SELECT count(*) FROM aggregate_reports")" "0 5000"
 S10="$T/Small"
 make_maildir "$S10"
-mkdir "$T/sgen"
-"$DT_GEN" -n 500 -r 1-1 -f xml -s 19 -o "$T/sgen"
-mv "$T"/sgen/* "$S10/new/"
+deliver_generated "$S10" 500 1-1 19
 write_config "$T/small.conf" "$S10" "$T/smallstate" json
 /usr/bin/time -f '%M' -o "$T/small.rss" ${DT_WRAP:-} "$DT_BIN" scan -c "$T/small.conf" >/dev/null 2>&1
 big=$(tail -1 "$T/b.rss"); small=$(tail -1 "$T/small.rss")
