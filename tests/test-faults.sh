@@ -563,6 +563,16 @@ else
                 "CORRELATION_UNAVAILABLE|cannot read the mail logs: Permission denied"
         is "F11: reports are processed all the same" \
                 "$agent_rc $(events "$T/l.ev" failure-report | wc -l) $(events "$T/l.ev" aggregate-report | wc -l) $(ls "$L/M/cur" | wc -l)" "0 1 1 2"
+        # and a scan in the same conditions
+        deliver "$L/M" "$C/failure/mail-auth_arf-004.eml" "3.ruf"
+        chown nobody "$L/M/new/3.ruf"
+        chmod 711 "$T"
+        setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+                ${DT_WRAP:-} "$DT_BIN" scan -c "$L/conf" >"$T/l2.ev" 2>"$T/l2.err"; rc=$?
+        chmod 700 "$T"
+        is "F11 scan: exits 0, says correlation-unavailable, stores the report" \
+                "$rc $(jq -r 'select(.DMARCTRACE_STATE=="correlation-unavailable") | .DMARCTRACE_REASON' "$T/l2.ev") $(events "$T/l2.ev" failure-report | wc -l)" \
+                "0 CORRELATION_UNAVAILABLE 1"
 fi
 
 tap_done
