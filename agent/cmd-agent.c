@@ -253,6 +253,7 @@ static void reload(struct loop *l) {
                 (void) dt_pipeline_flush(l->rt->pipe);
                 dt_runtime_free(l->rt);
                 l->rt = fresh;
+                l->maildir_lost = false;        /* fresh opened the Maildir at its path */
                 start_watch(l);
                 l->rescan = true;
                 (void) dt_runtime_emit_state(l->rt, "reloaded", NULL, NULL, 0);

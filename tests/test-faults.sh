@@ -3,18 +3,22 @@
 # faults (F1-F21), each driving the real binary and asserting what it left behind: events read
 # back, rows in the store, files in new/, cur/ and .Rejected.
 #
-# Rows covered here: items 1-5; F1 and F3 (journal socket absent, then back; never read), F4
-# (state dir on a full tmpfs), F5 (SIGKILL at each step, DT_KILLPOINT), F7 (inotify overflow,
-# with fs.inotify.max_queued_events lowered), F8 (Maildir moved away and back), F9 (unreadable
-# file, run as nobody), F11 (mail log unreadable), F16 (SIGTERM with a backlog), F17 (memory
-# flat over a backlog ten times larger), F18 (store corrupt or deleted), F20 (EMFILE).
-# Elsewhere: F12/F13 (worker crash and hang) in test-worker.c and test-scan.sh, F15 (SIGHUP with
-# a broken config) in test-agent.sh, F10 (log rotation) in test-logfile.c and
-# test-journal-logs.sh. Not run: F2 (journald's own rate limit needs systemd as PID 1), F6 (power
-# loss needs a dm-flakey device), F14 (parent hang needs the systemd watchdog), F19 (clock jumps
-# need a fake-clock seam: deadlines use CLOCK_MONOTONIC), F21 (a load test, not a CI check).
-# Needs root for the tmpfs, the sysctl, the device node and setpriv; each such part skips with
-# its reason otherwise.
+# Here: items 1-5 (empty, 10 GiB sparse, FIFO/symlink/directory/device, hostile names, a file
+# taken away mid-scan); F1 (journal socket absent, then back: read back with journalctl); F3
+# (a socket never read); F4 (state dir on a full tmpfs); F5 (SIGKILL at each step through
+# DT_KILLPOINT, agent/faultpoint.h, and at random moments); F7 (inotify overflow, with
+# fs.inotify.max_queued_events lowered while the agent starts); F8 (new/ moved away and back,
+# the Maildir recreated); F9 (unreadable file, run as nobody); F11 (mail log unreadable, agent
+# and scan); F16 (SIGTERM mid-backlog); F17 (peak RSS over a 10x backlog); F18 (store corrupt,
+# store deleted); F20 (EMFILE, the running agent's limit lowered with prlimit).
+# Elsewhere: F10 (log rotation) in test-logfile.c and test-journal-logs.sh; F12/F13 (worker
+# crash and hang) in test-worker.c and test-scan.sh; F15 (SIGHUP with a broken config) in
+# test-agent.sh. Not run: F2 (journald's own rate limit needs systemd as PID 1), F6 (power loss
+# needs a dm-flakey device), F14 (a parent hang is the systemd watchdog's to see), F19 (a clock
+# step needs CAP_SYS_TIME and would move every other process's clock: deadlines and backoffs use
+# CLOCK_MONOTONIC, see cmd-agent.c and emit.c), F21 (a load test with latency bounds, not a CI
+# check).
+# Parts that need root (tmpfs, sysctl, device node, setpriv) skip with the reason otherwise.
 set -u
 . "$DT_SRCDIR/tests/lib.sh"
 C="$DT_CORPUS"
