@@ -4,12 +4,14 @@
  * as it arrives; a full rescan at start, after an inotify overflow, after the watch is lost, and
  * every few minutes as a safety net. A lost watch (new/ deleted, moved, or no longer the one at
  * the configured path) gives one maildir-unavailable event; the Maildir is then reopened and
- * watched again, with backoff while it stays away. One loop, one thread: libinotifytools keeps process-wide
- * state, so the loop waits in dt_watch_wait() (a signal ends the wait early) and does everything
- * else between waits: signals (SIGTERM/SIGINT stop after the current message, SIGHUP reloads the
- * configuration and keeps the old one when the new one fails), sd_notify READY/STATUS/STOPPING
- * and WATCHDOG pings when WATCHDOG_USEC is set, and retries with backoff (1 s doubling to 60 s)
- * while the event output or the store is unavailable: messages then wait in new/, none is lost.
+ * watched again, with backoff while it stays away. One loop, one thread: libinotifytools keeps
+ * process-wide state, so the loop waits in dt_watch_wait() (a signal ends the wait early) and
+ * does everything else between waits: signals (SIGTERM/SIGINT stop after the current message,
+ * SIGHUP reloads the configuration and keeps the old one when the new one fails), sd_notify
+ * READY/STATUS/STOPPING and WATCHDOG pings when WATCHDOG_USEC is set, and retries with backoff
+ * (1 s doubling to 60 s) while the event output, the store or the host's fds are unavailable:
+ * messages then wait in new/, none is lost (agent-state degraded says so when it can). A mail
+ * log that cannot be read only stops the tracing (correlation-unavailable, at most hourly).
  * Idle, it wakes once per wait period (a few times a minute). */
 #include <errno.h>
 #include <getopt.h>
