@@ -94,18 +94,21 @@ static const char *degraded_reason(int r) {
 /* run_failed - the run cannot go on (output, store, host resources): back off and say so; what
  * was not committed waits in new/ and is listed again when the backoff ends */
 static void run_failed(struct loop *l, int r, uint64_t waiting) {
-        const char *reason = degraded_reason(r);
+        const char *reason = degraded_reason(r), *sink = "";
         char status[256];
 
+        if (dt_emitter_send_error(l->rt->em) == r)      /* the events could not go out (F1, F3) */
+                sink = dt_emitter_kind(l->rt->em) == DT_SINK_JOURNAL ? "journald unavailable: " :
+                                                                       "event output unavailable: ";
         l->backoff = l->backoff ? (l->backoff < 60 ? l->backoff * 2 : 60) : 1;
         l->retry_at = mono_usec() + (uint64_t) l->backoff * 1000000u;
         l->rescan = true;
-        (void) snprintf(status, sizeof status, "STATUS=Cannot process messages (%s); retrying in %u s",
-                        strerror(-r), l->backoff);
+        (void) snprintf(status, sizeof status, "STATUS=Cannot process messages (%s%s); retrying in %u s",
+                        sink, strerror(-r), l->backoff);
         (void) sd_notify(0, status);
-        fprintf(stderr, "dmarctrace: cannot process messages now: %s; retrying in %u s\n", strerror(-r),
-                l->backoff);
-        if (reason)
+        fprintf(stderr, "dmarctrace: cannot process messages now: %s%s; retrying in %u s\n", sink,
+                strerror(-r), l->backoff);
+        if (reason && !sink[0])
                 (void) dt_runtime_emit_state(l->rt, "degraded", reason, strerror(-r), waiting);
 }
 

@@ -66,6 +66,7 @@ struct dt_emitter {
         int fd;                         /* journal: connected socket, -1 when not connected */
         uint32_t field_bytes;
         uint64_t timeout_usec;
+        int send_error;                 /* -errno of the last failed hand-off, 0 after a success */
 };
 
 struct entry {
@@ -551,9 +552,9 @@ int dt_emit_full(struct dt_emitter *em, enum dt_event ev, int priority, const ch
         r = build_event(em, info, priority, id, message, fields, n, &e);
         if (r < 0)
                 return r;
-        if (em->kind == DT_SINK_JSON)
-                return json_send(em, &e);
-        return journal_send(em, &e);
+        r = em->kind == DT_SINK_JSON ? json_send(em, &e) : journal_send(em, &e);
+        em->send_error = r < 0 ? r : 0;
+        return r;
 }
 
 int dt_emit(struct dt_emitter *em, enum dt_event ev, const char *event_id_seed,
@@ -629,6 +630,10 @@ void dt_emitter_set_timeout(struct dt_emitter *em, uint64_t usec) {
 
 enum dt_output_kind dt_emitter_kind(const struct dt_emitter *em) {
         return em ? em->kind : _DT_SINK_INVALID;
+}
+
+int dt_emitter_send_error(const struct dt_emitter *em) {
+        return em ? em->send_error : 0;
 }
 
 struct dt_emitter *dt_emitter_free(struct dt_emitter *em) {
