@@ -2,12 +2,16 @@
  *
  * Watches the Maildir's new/ with inotify (watch.c) and runs every message through the pipeline
  * as it arrives; a full rescan at start, after an inotify overflow, after the watch is lost, and
- * every few minutes as a safety net. One loop, one thread: libinotifytools keeps process-wide
- * state, so the loop waits in dt_watch_wait() (a signal ends the wait early) and does everything
- * else between waits: signals (SIGTERM/SIGINT stop after the current message, SIGHUP reloads the
- * configuration and keeps the old one when the new one fails), sd_notify READY/STATUS/STOPPING
- * and WATCHDOG pings when WATCHDOG_USEC is set, and retries with backoff (1 s doubling to 60 s)
- * while the event output or the store is unavailable: messages then wait in new/, none is lost.
+ * every few minutes as a safety net. A lost watch (new/ deleted, moved, or no longer the one at
+ * the configured path) gives one maildir-unavailable event; the Maildir is then reopened and
+ * watched again, with backoff while it stays away. One loop, one thread: libinotifytools keeps
+ * process-wide state, so the loop waits in dt_watch_wait() (a signal ends the wait early) and
+ * does everything else between waits: signals (SIGTERM/SIGINT stop after the current message,
+ * SIGHUP reloads the configuration and keeps the old one when the new one fails), sd_notify
+ * READY/STATUS/STOPPING and WATCHDOG pings when WATCHDOG_USEC is set, and retries with backoff
+ * (1 s doubling to 60 s) while the event output, the store or the host's fds are unavailable:
+ * messages then wait in new/, none is lost (agent-state degraded says so when it can). A mail
+ * log that cannot be read only stops the tracing (correlation-unavailable, at most hourly).
  * Idle, it wakes once per wait period (a few times a minute). */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +27,7 @@
 #include "agent/watch.h"
 
 #define RESCAN_EVERY_SEC 300
+#define CORRELATION_NOTICE_SEC 3600     /* correlation-unavailable at most this often */
 #define IDLE_WAIT_MS 20000
 
 static volatile sig_atomic_t stop_requested, reload_requested;
@@ -47,8 +52,12 @@ struct loop {
         const char *config_path;
         uint64_t watchdog_usec, last_ping, retry_at, last_rescan;
         unsigned backoff;               /* seconds; 0 when healthy */
+        unsigned watch_backoff;         /* seconds between attempts to watch again */
+        uint64_t watch_retry_at;
         bool rescan;                    /* list new/ again before waiting */
         bool watching;
+        bool maildir_lost;              /* said maildir-unavailable, not yet back */
+        uint64_t correlation_said;      /* when correlation-unavailable was last emitted; 0: not */
         bool logs_pending;              /* more log lines wait: do not sleep long */
 };
 
@@ -60,6 +69,47 @@ static void ping(struct loop *l) {
                 (void) sd_notify(0, "WATCHDOG=1");
                 l->last_ping = now;
         }
+}
+
+/* degraded_reason - the agent-state REASON for a failure of the run worth an event: the host is
+ * short of disk, fds or memory (HOSTILE.md F4, F20). NULL for the rest: the event output itself
+ * failing cannot carry an event about it. */
+static const char *degraded_reason(int r) {
+        switch (r) {
+        case -ENOSPC:
+                return "ENOSPC";
+        case -EIO:
+                return "EIO";
+        case -EMFILE:
+                return "EMFILE";
+        case -ENFILE:
+                return "ENFILE";
+        case -ENOMEM:
+                return "ENOMEM";
+        default:
+                return NULL;
+        }
+}
+
+/* run_failed - the run cannot go on (output, store, host resources): back off and say so; what
+ * was not committed waits in new/ and is listed again when the backoff ends */
+static void run_failed(struct loop *l, int r, uint64_t waiting) {
+        const char *reason = degraded_reason(r), *sink = "";
+        char status[256];
+
+        if (dt_emitter_send_error(l->rt->em) == r)      /* the events could not go out (F1, F3) */
+                sink = dt_emitter_kind(l->rt->em) == DT_SINK_JOURNAL ? "journald unavailable: " :
+                                                                       "event output unavailable: ";
+        l->backoff = l->backoff ? (l->backoff < 60 ? l->backoff * 2 : 60) : 1;
+        l->retry_at = mono_usec() + (uint64_t) l->backoff * 1000000u;
+        l->rescan = true;
+        (void) snprintf(status, sizeof status, "STATUS=Cannot process messages (%s%s); retrying in %u s",
+                        sink, strerror(-r), l->backoff);
+        (void) sd_notify(0, status);
+        fprintf(stderr, "dmarctrace: cannot process messages now: %s%s; retrying in %u s\n", sink,
+                strerror(-r), l->backoff);
+        if (reason && !sink[0])
+                (void) dt_runtime_emit_state(l->rt, "degraded", reason, strerror(-r), waiting);
 }
 
 /* run_names - process names from new/; on a failure of the run keep going later (backoff) */
@@ -78,20 +128,7 @@ static void run_names(struct loop *l, char **names, size_t n) {
                         continue;
                 }
                 if (r < 0) {
-                        char status[256];
-
-                        l->backoff = l->backoff ? (l->backoff < 60 ? l->backoff * 2 : 60) : 1;
-                        l->retry_at = mono_usec() + (uint64_t) l->backoff * 1000000u;
-                        l->rescan = true;       /* the rest waits in new/ and is listed again */
-                        (void) snprintf(status, sizeof status,
-                                        "STATUS=Cannot process messages (%s); retrying in %u s", strerror(-r),
-                                        l->backoff);
-                        (void) sd_notify(0, status);
-                        fprintf(stderr, "dmarctrace: cannot process messages now: %s; retrying in %u s\n",
-                                strerror(-r), l->backoff);
-                        if (r == -ENOSPC || r == -EIO)
-                                (void) dt_runtime_emit_state(l->rt, "degraded", r == -ENOSPC ? "ENOSPC" : "EIO",
-                                                             strerror(-r), n - i);
+                        run_failed(l, r, n - i);
                         return;
                 }
         }
@@ -109,12 +146,14 @@ static void rescan(struct loop *l) {
 
         l->rescan = false;
         l->last_rescan = mono_usec();
+        if (l->maildir_lost)
+                return;         /* the directories held are no longer the configured ones */
         do {
                 r = dt_maildir_list(l->rt->md, DT_MD_NEW, &names, &n);
                 if (r < 0) {
                         fprintf(stderr, "dmarctrace: cannot list '%s/new': %s\n", dt_maildir_root(l->rt->md),
                                 strerror(-r));
-                        l->rescan = true;
+                        run_failed(l, r, 0);    /* e.g. out of fds: no hot loop */
                         return;
                 }
                 run_names(l, names, n);
@@ -122,17 +161,82 @@ static void rescan(struct loop *l) {
         } while (r == 1 && !stop_requested && !l->backoff);
 }
 
-/* start_watch - watch ROOT/new; on failure the loop falls back to periodic rescans */
+/* watch_later - no watch for now: the loop rescans instead, and tries again after a backoff
+ * (1 s doubling to 60 s) */
+static void watch_later(struct loop *l, const char *why) {
+        l->watching = false;
+        l->watch_backoff = l->watch_backoff ? (l->watch_backoff < 60 ? l->watch_backoff * 2 : 60) : 1;
+        l->watch_retry_at = mono_usec() + (uint64_t) l->watch_backoff * 1000000u;
+        fprintf(stderr, "dmarctrace: %s; trying again in %u s\n", why, l->watch_backoff);
+}
+
+/* start_watch - watch ROOT/new, or try again later */
 static void start_watch(struct loop *l) {
-        char dir[4200];
+        char dir[4200], why[4400];
         int r;
 
         (void) snprintf(dir, sizeof dir, "%s/new", dt_maildir_root(l->rt->md));
         r = dt_watch_open(dir);
         l->watching = r >= 0;
+        if (r >= 0) {
+                l->watch_backoff = 0;
+                return;
+        }
+        (void) snprintf(why, sizeof why, "cannot watch '%s': %s", dir, strerror(-r));
+        watch_later(l, why);
+}
+
+/* rewatch - open the Maildir again (it may be a new one) and watch it; a rescan follows */
+static void rewatch(struct loop *l) {
+        struct dt_error err;
+
+        dt_error_clear(&err);
+        if (dt_maildir_reopen(l->rt->md, &err) < 0) {
+                watch_later(l, err.message);
+                return;
+        }
+        l->rescan = true;
+        if (l->maildir_lost) {
+                l->maildir_lost = false;
+                (void) dt_runtime_emit_state(l->rt, "rescan", "MAILDIR_AVAILABLE", NULL, 0);
+        }
+        start_watch(l);
+}
+
+/* watch_lost - the watch is gone, or ROOT/new is another directory now (HOSTILE.md F8): say so
+ * once, and watch again (with backoff while the Maildir stays away) */
+static void watch_lost(struct loop *l) {
+        dt_watch_close();
+        l->watching = false;
+        if (!l->maildir_lost) {
+                l->maildir_lost = true;
+                (void) dt_runtime_emit_state(l->rt, "maildir-unavailable", "MAILDIR_UNAVAILABLE", NULL, 0);
+        }
+        rewatch(l);
+}
+
+/* check_correlation - r from the log catch-up: a configured log source that cannot be opened
+ * or read (no permission, a misconfigured path: HOSTILE.md F11) gives one
+ * correlation-unavailable event, repeated at most hourly while it lasts; reports are processed
+ * all the same, without tracing to a local sender */
+static void check_correlation(struct loop *l, int r) {
+        unsigned bad = dt_logs_count(l->rt->logs) ? dt_logs_stats(l->rt->logs)->unavailable : 0;
+        uint64_t now = mono_usec();
+        char text[128];
+
+        if (!bad && r >= 0) {
+                l->correlation_said = 0;
+                return;
+        }
+        if (l->correlation_said && now - l->correlation_said < (uint64_t) CORRELATION_NOTICE_SEC * 1000000u)
+                return;
         if (r < 0)
-                fprintf(stderr, "dmarctrace: cannot watch '%s': %s; rescanning every %d s instead\n", dir,
-                        strerror(-r), IDLE_WAIT_MS / 1000);
+                (void) snprintf(text, sizeof text, "cannot read the mail logs: %s", strerror(-r));
+        else
+                (void) snprintf(text, sizeof text, "%u of %u log sources cannot be read", bad,
+                                dt_logs_count(l->rt->logs));
+        (void) dt_runtime_emit_state(l->rt, "correlation-unavailable", "CORRELATION_UNAVAILABLE", text, 0);
+        l->correlation_said = now;
 }
 
 /* reload - SIGHUP: a whole new runtime, or the old one with the reason said */
@@ -154,6 +258,7 @@ static void reload(struct loop *l) {
                 (void) dt_pipeline_flush(l->rt->pipe);
                 dt_runtime_free(l->rt);
                 l->rt = fresh;
+                l->maildir_lost = false;        /* fresh opened the Maildir at its path */
                 start_watch(l);
                 l->rescan = true;
                 (void) dt_runtime_emit_state(l->rt, "reloaded", NULL, NULL, 0);
@@ -215,11 +320,19 @@ int dt_cmd_agent(int argc, char **argv) {
                 if (reload_requested)
                         reload(&l);
                 /* new log lines first, so a failure report about them can be traced; bounded
-                 * so the loop stays responsive during a large first catch-up */
-                if (dt_runtime_catch_up_logs(l.rt, 20000) > 0)
-                        l.logs_pending = true;
-                else
-                        l.logs_pending = false;
+                 * so the loop stays responsive during a large first catch-up. The open batch is
+                 * committed first (the logs commit on their own): a failure there is the
+                 * store's and backs off; a failure of the logs only stops the tracing. */
+                if (!l.backoff || now >= l.retry_at) {
+                        r = dt_pipeline_flush(l.rt->pipe);
+                        if (r < 0) {
+                                run_failed(&l, r, 0);
+                                continue;
+                        }
+                        r = dt_runtime_catch_up_logs(l.rt, 20000);
+                        l.logs_pending = r > 0;
+                        check_correlation(&l, r);
+                }
                 if (l.backoff && now < l.retry_at) {
                         wait_ms = (int) ((l.retry_at - now) / 1000u) + 1;
                 } else if (l.rescan || now - l.last_rescan >= (uint64_t) RESCAN_EVERY_SEC * 1000000u) {
@@ -230,21 +343,32 @@ int dt_cmd_agent(int argc, char **argv) {
                         wait_ms = 0;
                 if (l.watchdog_usec && (uint64_t) wait_ms * 1000u > l.watchdog_usec / 2)
                         wait_ms = (int) (l.watchdog_usec / 2000u);
-                if (dt_pipeline_flush(l.rt->pipe) < 0)
-                        l.rescan = true;        /* the batch's files are still in new/ */
-                else if (dt_detect_pending(l.rt->det) > 0 && (r = dt_detect_run(l.rt->det, NULL)) < 0)
+                r = dt_pipeline_flush(l.rt->pipe);
+                if (r < 0) {
+                        run_failed(&l, r, 0);   /* the batch's files are still in new/ */
+                        continue;
+                }
+                if (dt_detect_pending(l.rt->det) > 0 && (r = dt_detect_run(l.rt->det, NULL)) < 0)
                         fprintf(stderr, "dmarctrace: detection failed: %s; retrying when idle\n",
                                 strerror(-r));  /* its marks are kept */
                 if (!l.watching) {
+                        now = mono_usec();
+                        if (now >= l.watch_retry_at) {
+                                rewatch(&l);
+                                if (l.watching)
+                                        continue;
+                        }
+                        if (l.watch_retry_at > now && (l.watch_retry_at - now) / 1000u < (uint64_t) wait_ms)
+                                wait_ms = (int) ((l.watch_retry_at - now) / 1000u) + 1;
                         usleep((useconds_t) wait_ms * 1000u);   /* a signal ends it early */
                         l.rescan = true;
                         continue;
                 }
                 r = dt_watch_wait(wait_ms, &names, &n, &overflow);
-                if (r < 0 || r == DT_WATCH_LOST) {
-                        dt_watch_close();
-                        start_watch(&l);
-                        l.rescan = true;
+                if (r < 0 || r == DT_WATCH_LOST || dt_maildir_moved(l.rt->md)) {
+                        /* its names are listed again by the rescan */
+                        dt_maildir_names_free(names, n);
+                        watch_lost(&l);
                         continue;
                 }
                 if (overflow) {

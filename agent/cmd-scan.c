@@ -105,10 +105,18 @@ int dt_cmd_scan(int argc, char **argv) {
         signal(SIGPIPE, SIG_IGN);
         signal(SIGTERM, on_stop);
         signal(SIGINT, on_stop);
-        /* the logs first, so every failure report of the backlog can be traced */
-        if (dt_cmd_open_runtime(path, true, true, &rt) < 0)
+        if (dt_cmd_open_runtime(path, true, false, &rt) < 0)
                 return 1;
-        if (dt_logs_count(rt->logs) > 0) {
+        /* the logs first, so every failure report of the backlog can be traced; logs that
+         * cannot be read only stop the tracing (HOSTILE.md F11) */
+        r = dt_runtime_catch_up_logs(rt, 0);
+        if (r < 0) {
+                char text[128];
+
+                (void) snprintf(text, sizeof text, "cannot read the mail logs: %s", strerror(-r));
+                fprintf(stderr, "dmarctrace: %s; failure reports are not traced\n", text);
+                (void) dt_runtime_emit_state(rt, "correlation-unavailable", "CORRELATION_UNAVAILABLE", text, 0);
+        } else if (dt_logs_count(rt->logs) > 0) {
                 const struct dt_logs_stats *ls = dt_logs_stats(rt->logs);
                 fprintf(stderr, "dmarctrace: indexed %llu log records from %llu lines%s\n",
                         (unsigned long long) ls->records, (unsigned long long) ls->lines,

@@ -66,6 +66,7 @@ struct dt_emitter {
         int fd;                         /* journal: connected socket, -1 when not connected */
         uint32_t field_bytes;
         uint64_t timeout_usec;
+        int send_error;                 /* -errno of the last failed hand-off, 0 after a success */
 };
 
 struct entry {
@@ -217,7 +218,10 @@ static void hash_str(GChecksum *cs, const char *s) {
         g_checksum_update(cs, (const guchar *) s, (gssize) l);
 }
 
-/* event_id - the first 32 hex digits of SHA-256 over name, seed and the raw fields given */
+/* event_id - the first 32 hex digits of SHA-256 over name, seed and the raw fields given, less
+ * INPUT_PATH: where the message file sits (new/ or cur/, a re-delivered copy's own name) is not
+ * what the event says, so a copy processed again, after a store reset for instance, gives the
+ * same id (HOSTILE.md F18) */
 static int event_id(const char *name, const char *seed, const struct dt_field *f, size_t n,
                     char out[EVENT_ID_HEX + 1]) {
         GChecksum *cs;
@@ -231,7 +235,7 @@ static int event_id(const char *name, const char *seed, const struct dt_field *f
         hash_str(cs, name);
         hash_str(cs, seed ? seed : "");
         for (i = 0; i < n; i++) {
-                if (!f[i].value)
+                if (!f[i].value || strcmp(f[i].name, DT_F_INPUT_PATH) == 0)
                         continue;
                 hash_str(cs, f[i].name);
                 hash_str(cs, f[i].value);
@@ -554,9 +558,9 @@ int dt_emit_full(struct dt_emitter *em, enum dt_event ev, int priority, const ch
         r = build_event(em, info, priority, id, message, fields, n, &e);
         if (r < 0)
                 return r;
-        if (em->kind == DT_SINK_JSON)
-                return json_send(em, &e);
-        return journal_send(em, &e);
+        r = em->kind == DT_SINK_JSON ? json_send(em, &e) : journal_send(em, &e);
+        em->send_error = r < 0 ? r : 0;
+        return r;
 }
 
 int dt_emit(struct dt_emitter *em, enum dt_event ev, const char *event_id_seed,
@@ -632,6 +636,10 @@ void dt_emitter_set_timeout(struct dt_emitter *em, uint64_t usec) {
 
 enum dt_output_kind dt_emitter_kind(const struct dt_emitter *em) {
         return em ? em->kind : _DT_SINK_INVALID;
+}
+
+int dt_emitter_send_error(const struct dt_emitter *em) {
+        return em ? em->send_error : 0;
 }
 
 struct dt_emitter *dt_emitter_free(struct dt_emitter *em) {

@@ -73,6 +73,10 @@ void dt_emitter_set_timeout(struct dt_emitter *em, uint64_t usec);
 /* dt_emitter_kind - which sink this emitter writes to */
 enum dt_output_kind dt_emitter_kind(const struct dt_emitter *em);
 
+/* dt_emitter_send_error - -errno of the last hand-off to the sink when it failed, 0 when it went
+ * through (or none was tried): tells a failing sink from a failing store after a failed run */
+int dt_emitter_send_error(const struct dt_emitter *em);
+
 /* dt_emitter_available - whether an event could go out now. Journal: the socket is connected,
  * or connects now (sd_journal_sendv() reports success when nobody listens, so we check the
  * socket ourselves). JSON: false only after the reader went away (EPIPE). */

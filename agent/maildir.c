@@ -137,6 +137,40 @@ struct dt_maildir *dt_maildir_free(struct dt_maildir *md) {
         return NULL;
 }
 
+int dt_maildir_reopen(struct dt_maildir *md, struct dt_error *err) {
+        _cleanup_(dt_maildir_freep) struct dt_maildir *fresh = NULL;
+        int r, fd;
+
+        if (!md)
+                return -EINVAL;
+        r = dt_maildir_open(md->root, &fresh, err);
+        if (r < 0)
+                return r;
+        /* swap the fds: the old ones are closed with fresh */
+        fd = md->root_fd;
+        md->root_fd = fresh->root_fd;
+        fresh->root_fd = fd;
+        for (size_t i = 0; i < ELEMENTSOF(md->dfd); i++) {
+                fd = md->dfd[i];
+                md->dfd[i] = fresh->dfd[i];
+                fresh->dfd[i] = fd;
+        }
+        return 0;
+}
+
+bool dt_maildir_moved(const struct dt_maildir *md) {
+        char path[PATH_MAX];
+        struct stat held, now;
+        int n;
+
+        n = snprintf(path, sizeof path, "%s/new", md->root);
+        if (n < 0 || (size_t) n >= sizeof path)
+                return true;
+        if (fstat(md->dfd[DT_MD_NEW], &held) < 0 || stat(path, &now) < 0)
+                return true;
+        return held.st_dev != now.st_dev || held.st_ino != now.st_ino;
+}
+
 const char *dt_maildir_root(const struct dt_maildir *md) {
         return md ? md->root : NULL;
 }

@@ -44,6 +44,15 @@ int dt_maildir_open(const char *root, struct dt_maildir **out, struct dt_error *
 struct dt_maildir *dt_maildir_free(struct dt_maildir *md);
 DEFINE_FREEP(struct dt_maildir, dt_maildir_free)
 
+/* dt_maildir_reopen - open the root path again and use its new/ and cur/ from now on (the
+ * Maildir was deleted and recreated, or moved away and back: HOSTILE.md F8). On error the
+ * directories held so far are kept and err says why. */
+int dt_maildir_reopen(struct dt_maildir *md, struct dt_error *err);
+
+/* dt_maildir_moved - whether ROOT/new is no longer the directory held (gone, replaced, or not
+ * reachable): one stat, cheap enough for every turn of a loop */
+bool dt_maildir_moved(const struct dt_maildir *md);
+
 /* dt_maildir_root - the root path given to dt_maildir_open(), borrowed */
 const char *dt_maildir_root(const struct dt_maildir *md);
 

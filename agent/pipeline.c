@@ -8,7 +8,8 @@
  * A worker that crashes or passes its deadline costs only its message (the next message gets
  * a fresh worker): the attempt is counted, the message is left in new/ for a later rescan
  * (DT_PIPELINE_DEFERRED), and rejected with WORKER_CRASH or TIMEOUT at its
- * PIPELINE_ATTEMPTS_MAX-th attempt.
+ * PIPELINE_ATTEMPTS_MAX-th attempt. A file that cannot be opened or read (EACCES, EIO) is
+ * counted and retried the same way, then rejected with IO_ERROR.
  * XXX: attempts are counted when the worker fails, so a message that kills the agent itself
  * (not its worker) is not counted and would be tried again at every start.
  * An unusable message gives an input-rejected event, a "rejected" row, and a move into the
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent/faultpoint.h"
 #include "agent/pipeline.h"
 #include "agent/rollup.h"
 #include "agent/worker.h"
@@ -465,6 +467,7 @@ int dt_pipeline_flush(struct dt_pipeline *p) {
                         dt_store_rollback(p->store);
                         goto out;
                 }
+                dt_faultpoint("after-commit");
         }
         for (i = 0; i < p->n_pending; i++) {
                 struct pending *m = &p->pending[i];
@@ -475,6 +478,7 @@ int dt_pipeline_flush(struct dt_pipeline *p) {
                                   dt_maildir_mark_seen(p->md, m->name);
                 if (k < 0 && k != -ENOENT && r == 0)
                         r = k;  /* stored; the next run finishes the move (see the seen path) */
+                dt_faultpoint("after-rename");
         }
 out:
         for (i = 0; i < p->n_pending; i++)
@@ -511,6 +515,12 @@ static bool worker_fault(const struct dt_error *e) {
         return e->reason && (strcmp(e->reason, DT_R_WORKER_CRASH) == 0 || strcmp(e->reason, DT_R_TIMEOUT) == 0);
 }
 
+/* unreadable - the file could not be opened or read (HOSTILE.md F9): it may pass (permissions
+ * fixed, a disk error retried), so it is counted and retried like a worker fault */
+static bool unreadable(int read_error) {
+        return read_error == -EACCES || read_error == -EPERM || read_error == -EIO;
+}
+
 /* run_one - parse and record one message inside its savepoint; <0 only for a failure of the
  * run, DT_PIPELINE_DEFERRED when the worker failed and the message waits for another attempt */
 static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, const char *buf,
@@ -534,7 +544,7 @@ static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, con
                 dt_store_rollback_to(p->store);
                 return r;               /* no worker could be started (fork, pipe): retry later */
         }
-        if (r < 0 && worker_fault(err)) {
+        if (r < 0 && (worker_fault(err) || unreadable(read_error))) {
                 size_t n = strlen(err->message);
                 int k;
 
@@ -614,6 +624,7 @@ int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *n
                                            p->cfg->n_trusted_authserv_ids, j.sender_auth);
         if (k < 0)
                 return k;
+        dt_faultpoint("after-read");
 
         if (!dt_store_in_transaction(p->store)) {
                 k = dt_store_begin(p->store);
@@ -629,6 +640,7 @@ int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *n
         }
         if (k == DT_PIPELINE_DEFERRED)
                 return k;
+        dt_faultpoint("after-emit");
         if (p->n_pending >= PIPELINE_BATCH_MAX ||
             mono_usec() - p->batch_start >= PIPELINE_BATCH_USEC)
                 return dt_pipeline_flush(p);

@@ -5,6 +5,7 @@
  * The state directory is created (0700) when missing, as systemd's StateDirectory= would. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,6 +29,7 @@ static int open_emitter(const struct dt_config *cfg, struct dt_emitter **out) {
 
 int dt_runtime_open(const char *path, bool oneshot, struct dt_runtime **out, struct dt_error *err) {
         _cleanup_(dt_runtime_freep) struct dt_runtime *rt = NULL;
+        char reset[PATH_MAX + 600] = "";
         int r;
 
         rt = calloc(1, sizeof *rt);
@@ -48,6 +50,14 @@ int dt_runtime_open(const char *path, bool oneshot, struct dt_runtime **out, str
                 return dt_error_set(err, -errno, NULL, -1, "cannot create state directory '%s': %s",
                                     rt->cfg->state_dir, strerror(errno));
         r = dt_store_open(rt->cfg->state_dir, &rt->store, err);
+        if (r == -EBADMSG) {
+                /* HOSTILE.md F18: a corrupt store is moved aside and the run starts from empty
+                 * state; what is still in new/ is processed, cur/ was processed before */
+                int n = snprintf(reset, sizeof reset, "%s; moved to ", err->message);
+                r = dt_store_reset(rt->cfg->state_dir, reset + n, sizeof reset - (size_t) n, err);
+                if (r >= 0)
+                        r = dt_store_open(rt->cfg->state_dir, &rt->store, err);
+        }
         if (r < 0)
                 return r;
         r = open_emitter(rt->cfg, &rt->em);
@@ -70,6 +80,8 @@ int dt_runtime_open(const char *path, bool oneshot, struct dt_runtime **out, str
                             dt_logs_count(rt->logs) > 0 ? rt->idx : NULL, rt->det, &rt->pipe);
         if (r < 0)
                 return dt_error_set(err, r, DT_R_NOMEM, -1, "out of memory");
+        if (reset[0])
+                (void) dt_runtime_emit_state(rt, "state-reset", "STATE_RESET", reset, 0);
         *out = TAKE_PTR(rt);
         return 0;
 }

@@ -36,8 +36,8 @@ int dt_runtime_open(const char *path, bool oneshot, struct dt_runtime **out, str
 int dt_runtime_catch_up_logs(struct dt_runtime *rt, uint64_t max_lines);
 
 /* dt_runtime_emit_state - an agent-state event: state ("starting", "ready", "reloaded",
- * "reload-failed", "rescan", "stopping", "degraded", "scan-done") with the pipeline's counts; reason and
- * text may be NULL */
+ * "reload-failed", "rescan", "stopping", "degraded", "scan-done", "state-reset",
+ * "maildir-unavailable") with the pipeline's counts; reason and text may be NULL */
 int dt_runtime_emit_state(struct dt_runtime *rt, const char *state, const char *reason,
                           const char *text, uint64_t backlog);
 

@@ -71,3 +71,45 @@ stop_journald() {
 events() {
         jq -c "select(.DMARCTRACE_EVENT == \"$2\")" "$1"
 }
+
+# deliver_generated MAILDIR N MIN-MAX SEED - N generated aggregate reports (bare XML, MIN..MAX
+# records each) delivered into new/ at once, the way a burst arrives: made in tmp/, then renamed
+deliver_generated() {
+        g=$(mktemp -d "$1/tmp/gen.XXXXXX") &&
+                "$DT_GEN" -n "$2" -r "$3" -f xml -s "$4" -o "$g" &&
+                mv "$g"/* "$1/new/" && rmdir "$g"
+}
+
+# slow: time limits are this many times longer under $DT_WRAP (valgrind)
+slow=1; [ -n "${DT_WRAP:-}" ] && slow=5
+
+# wait_for FILE JQ-FILTER SECONDS - until the filter matches a line of FILE (JSON lines)
+wait_for() {
+        i=0
+        while [ $i -lt $(($3 * 10 * slow)) ]; do
+                [ -n "$(jq -c "select($2)" "$1" 2>/dev/null | head -1)" ] && return 0
+                sleep 0.1; i=$((i + 1))
+        done
+        return 1
+}
+
+# wait_gone DIR SECONDS - until DIR holds no entry
+wait_gone() {
+        i=0
+        while [ -n "$(ls -A "$1")" ] && [ $i -lt $(($2 * 10 * slow)) ]; do sleep 0.1; i=$((i + 1)); done
+        [ -z "$(ls -A "$1")" ]
+}
+
+# start_agent CONF OUT ERR - the agent in the background ($pid), once it says ready
+start_agent() {
+        ${DT_WRAP:-} "$DT_BIN" agent -c "$1" >"$2" 2>"$3" &
+        pid=$!
+        wait_for "$2" '.DMARCTRACE_STATE=="ready"' 10
+}
+
+# stop_agent - SIGTERM and wait; the exit status in $agent_rc
+stop_agent() {
+        kill -TERM "$pid" 2>/dev/null
+        wait "$pid"; agent_rc=$?
+        pid=
+}

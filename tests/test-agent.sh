@@ -13,18 +13,6 @@ make_maildir "$M"
 deliver "$M" "$C/aggregate/cry-inc_google.xml" "0.backlog"
 write_config "$T/agent.conf" "$M" "$T/state" json
 
-# wait_for FILE JQ-FILTER SECONDS - until the filter matches a line of FILE (5x longer under
-# valgrind)
-slow=1; [ -n "${DT_WRAP:-}" ] && slow=5
-wait_for() {
-        i=0
-        while [ $i -lt $(($3 * 10 * slow)) ]; do
-                [ -n "$(jq -c "select($2)" "$1" 2>/dev/null | head -1)" ] && return 0
-                sleep 0.1; i=$((i + 1))
-        done
-        return 1
-}
-
 ${DT_WRAP:-} "$DT_BIN" agent -c "$T/agent.conf" >"$T/ev" 2>"$T/err" &
 pid=$!
 if wait_for "$T/ev" '.DMARCTRACE_STATE=="ready"' 10; then ok "agent says ready"; else fail "agent says ready" "$(cat "$T/err")"; fi
