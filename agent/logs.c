@@ -5,7 +5,11 @@
  * with sd_journal and handed to the Postfix or PHP parser with their own time stamp, so no
  * syslog prefix is parsed for them. Every chunk of lines is indexed and its cursors saved in
  * one store transaction. A source that cannot be read is retried at each catch-up and counted
- * as unavailable meanwhile: reports are still processed without it.
+ * as unavailable meanwhile: reports are still processed without it. Once the sources are
+ * drained, index rows older than logs.retention_days are pruned, at most once an hour. The
+ * window ends at the newest indexed line that is not in the future: a log that stopped (or a
+ * test's fixed dates) keeps its last days, and a forged future time stamp (anyone may syslog
+ * with the mail facility) cannot move the window and empty the index.
  * SECURITY: log lines are written by local users' mail (from=, subjects) and are hostile; the
  * parsers bound and sanitise them. */
 #include <errno.h>
@@ -25,6 +29,7 @@
 #define CHUNK_LINES 20000       /* lines per transaction: each COMMIT is an fsync, ~15% of a
                                  * 2M-line catch-up at 5000 lines; 20000 is ~30 ms of work */
 #define SOURCES_MAX 64
+#define PRUNE_EVERY_USEC (3600ull * 1000000ull)        /* retention pruning, at most hourly */
 
 enum src_kind { SRC_FILE, SRC_JOURNAL };
 
@@ -47,6 +52,7 @@ struct dt_logs {
         struct source src[SOURCES_MAX];
         unsigned n;
         struct dt_logs_stats stats;
+        uint64_t pruned_at;     /* CLOCK_MONOTONIC usec of the last prune; 0: never */
 };
 
 /* add_source - one configured entry ("journal" or a path) of a logs.* list */
@@ -249,6 +255,36 @@ static int read_file(struct dt_logs *l, struct source *s, uint64_t budget, uint6
         return 0;
 }
 
+/* prune - drop index rows older than the retention window, in a transaction of its own, when
+ * the last prune is an hour old (the first catch-up always prunes) */
+static int prune(struct dt_logs *l) {
+        struct dt_error err;
+        struct timespec ts;
+        uint64_t now, n = 0;
+        int64_t newest = 0, wall = (int64_t) time(NULL);
+        int r;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        now = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+        if (l->pruned_at && now - l->pruned_at < PRUNE_EVERY_USEC)
+                return 0;
+        r = dt_store_begin(l->store);
+        if (r < 0)
+                return r;
+        r = dt_index_newest(l->idx, wall, &newest, &err);
+        if (r >= 0)
+                r = dt_index_prune(l->idx, newest - (int64_t) l->cfg->retention_days * 86400, &n, &err);
+        if (r >= 0)
+                r = dt_store_commit(l->store);
+        if (r < 0) {
+                dt_store_rollback(l->store);
+                return r;
+        }
+        l->pruned_at = now ? now : 1;
+        l->stats.pruned += n;
+        return 0;
+}
+
 int dt_logs_catch_up(struct dt_logs *l, uint64_t max_lines) {
         struct dt_error err;
         uint64_t total = 0;
@@ -300,6 +336,11 @@ int dt_logs_catch_up(struct dt_logs *l, uint64_t max_lines) {
                 }
                 if (!s->drained)
                         more = true;
+        }
+        if (!more && l->n > 0) {
+                r = prune(l);
+                if (r < 0)
+                        return r;
         }
         return more ? 1 : 0;
 }

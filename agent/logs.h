@@ -21,6 +21,7 @@ struct dt_logs_stats {
         uint64_t records;       /* indexed */
         uint64_t skipped;       /* malformed, too long, or of no interest */
         unsigned unavailable;   /* sources that could not be opened (unreadable, missing) */
+        uint64_t pruned;        /* index rows dropped by retention (logs.retention_days) */
 };
 
 struct dt_logs;
@@ -34,7 +35,8 @@ int dt_logs_open(const struct dt_config *cfg, struct dt_store *store, struct dt_
 
 /* dt_logs_catch_up - index what the sources have now, at most max_lines lines (0: no limit);
  * returns 1 when more is waiting, 0 when every source is drained, <0 on a store error (nothing
- * of the last chunk committed). The store must have no transaction open. */
+ * of the last chunk committed). Once drained, rows older than logs.retention_days are pruned
+ * (at most hourly). The store must have no transaction open. */
 int dt_logs_catch_up(struct dt_logs *l, uint64_t max_lines);
 
 /* dt_logs_stats - counts so far, borrowed */

@@ -583,6 +583,23 @@ int dt_index_prune(struct dt_index *idx, int64_t before, uint64_t *n_deleted, st
         return 0;
 }
 
+/* dt_index_newest - both maxima are read off an index (first_seen's, and log_php's key) */
+int dt_index_newest(struct dt_index *idx, int64_t not_after, int64_t *out, struct dt_error *err) {
+        sqlite3_stmt *s = NULL;
+        int r;
+
+        if (sqlite3_prepare_v2(idx->db, "SELECT max(coalesce((SELECT max(first_seen) FROM log_msg"
+                               " WHERE first_seen <= ?1), 0), coalesce((SELECT max(time) FROM log_php"
+                               " WHERE time <= ?1), 0))", -1, &s, NULL) != SQLITE_OK)
+                return dberr(idx, err, "cannot read the log index");
+        sqlite3_bind_int64(s, 1, not_after);
+        r = sqlite3_step(s);
+        if (r == SQLITE_ROW)
+                *out = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+        return r == SQLITE_ROW ? 0 : dberr(idx, err, "cannot read the log index");
+}
+
 int dt_index_begin(struct dt_index *idx) {
         return sqlite3_exec(idx->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }

@@ -53,6 +53,10 @@ void dt_index_discard(struct dt_index *idx);
  * (may be NULL) gets the rows removed. */
 int dt_index_prune(struct dt_index *idx, int64_t before, uint64_t *n_deleted, struct dt_error *err);
 
+/* dt_index_newest - the time of the newest indexed line no later than not_after (epoch
+ * seconds; 0 when there is none) */
+int dt_index_newest(struct dt_index *idx, int64_t not_after, int64_t *out, struct dt_error *err);
+
 /* convenience transactions for callers (tests, one-shot loads); commit flushes first */
 int dt_index_begin(struct dt_index *idx);
 int dt_index_commit(struct dt_index *idx);

@@ -67,4 +67,22 @@ is "trace of an aggregate report: exit 1" "$rc" "1"
 # the cursors: a second run reads no old line again
 dt scan -c "$T/c.conf" >/dev/null 2>"$T/err2"
 is "log cursors: nothing indexed twice" "$(head -1 "$T/err2")" "dmarctrace: indexed 0 log records from 0 lines"
+
+# retention: rows more than logs.retention_days (30) older than the newest line are pruned at
+# the next catch-up; the scenario's own rows stay, and a forged time stamp far in the future
+# (anyone may syslog with the mail facility) does not move the window past them
+db="$T/state/state.db"
+before=$(sqlite3 "$db" "SELECT (SELECT count(*) FROM log_msg) || '|' || (SELECT count(*) FROM log_php);")
+old=$(( $(sqlite3 "$db" 'SELECT max(first_seen) FROM log_msg;') - 40 * 86400 ))
+future=$(( $(date +%s) + 3650 * 86400 ))
+sqlite3 "$db" "INSERT INTO log_msg (mta, queue_id, message_id, first_seen, last_seen) VALUES ('postfix', 'OLD0000001', 'old@example.com', $old, $old);
+INSERT INTO log_rcpt (msg, rcpt, time) VALUES (last_insert_rowid(), 'x@example.net', $old);
+INSERT INTO log_php (time, script) VALUES ($old, '/var/www/old.php');
+INSERT INTO log_msg (mta, queue_id, first_seen, last_seen) VALUES ('postfix', 'FUT0000001', $future, $future);"
+dt scan -c "$T/c.conf" >/dev/null 2>&1
+is "retention: the 40-day-old rows are pruned, the rest kept" \
+        "$(sqlite3 "$db" "SELECT (SELECT count(*) FROM log_msg WHERE queue_id != 'FUT0000001') || '|' ||
+                (SELECT count(*) FROM log_php) || '|' ||
+                (SELECT count(*) FROM log_msg WHERE queue_id IN ('OLD0000001', 'FUT0000001')) || '|' ||
+                (SELECT count(*) FROM log_rcpt WHERE rcpt = 'x@example.net');")" "$before|1|0"
 tap_done
