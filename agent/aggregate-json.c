@@ -15,6 +15,7 @@
 
 #include "agent/aggregate-json.h"
 #include "agent/jsonwriter.h"
+#include "agent/timefmt.h"
 #include "report/sanitize.h"
 
 #define PRETTY_RECORDS_MAX 12
@@ -201,16 +202,6 @@ static const char *clean(const char *s, char *buf, size_t cap) {
         return buf;
 }
 
-/* fmt_time - "YYYY-MM-DD HH:MM" UTC, or "?" */
-static const char *fmt_time(int64_t t, char *buf, size_t cap) {
-        struct tm tm;
-        time_t tt = (time_t) t;
-
-        if (t == DT_TIME_MISSING || !gmtime_r(&tt, &tm) || strftime(buf, cap, "%Y-%m-%d %H:%M", &tm) == 0)
-                return "?";
-        return buf;
-}
-
 int dt_aggregate_print_pretty(FILE *out, struct dt_aggregate *agg, const char *source,
                               const char *layers, struct dt_error *err) {
         char *text = NULL;
@@ -249,8 +240,8 @@ int dt_aggregate_print_pretty(FILE *out, struct dt_aggregate *agg, const char *s
         fprintf(out, "%s  [aggregate, %s]\n", clean(source, b1, sizeof b1), layers ? layers : "xml");
         fprintf(out, "  from %s <%s>, report %s\n", clean(dt_aggregate_org(agg), b1, 120),
                 clean(dt_aggregate_email(agg), b2, 120), clean(dt_aggregate_report_id(agg), b3, 120));
-        fprintf(out, "  period %s .. %s UTC\n", fmt_time(dt_aggregate_begin(agg), t1, sizeof t1),
-                fmt_time(dt_aggregate_end(agg), t2, sizeof t2));
+        fprintf(out, "  period %s .. %s UTC\n", dt_utc(dt_aggregate_begin(agg), DT_UTC_MINUTE, "?", t1, sizeof t1),
+                dt_utc(dt_aggregate_end(agg), DT_UTC_MINUTE, "?", t2, sizeof t2));
         if (pol)
                 fprintf(out, "  policy %s: p=%s sp=%s pct=%d adkim=%s aspf=%s\n",
                         clean(pol->domain, b1, 120), clean(pol->p, b2, 16), clean(pol->sp, b3, 16),

@@ -31,6 +31,7 @@
 #include "agent/jsonutil.h"
 #include "agent/store.h"
 #include "agent/svg.h"
+#include "agent/timefmt.h"
 #include "conf/config.h"
 #include "correlate/index.h"
 #include "report/sanitize.h"
@@ -87,15 +88,6 @@ static void view_free(struct domain_view *v) {
         for (size_t i = 0; i < v->nattr; i++)
                 free(v->attr[i]);
         free(v->attr);
-}
-
-static char *fmt_day(int64_t day, char *buf, size_t cap) {
-        time_t t = (time_t) day;
-        struct tm tm;
-
-        if (!gmtime_r(&t, &tm) || strftime(buf, cap, "%Y-%m-%d", &tm) == 0)
-                (void) snprintf(buf, cap, "?");
-        return buf;
 }
 
 /* clean - s sanitised for the terminal, into buf */
@@ -313,8 +305,8 @@ static void print_text(const struct domain_view *v) {
         uint64_t max;
         bool logscale = chart_scale(v, &max);
         printf("%s: %s .. %s, messages per day as the receivers reported them%s\n",
-               clean(v->domain, dom, sizeof dom), fmt_day(v->from, d0, sizeof d0),
-               fmt_day(v->to, d1, sizeof d1), logscale ? " (bars on a log scale)" : "");
+               clean(v->domain, dom, sizeof dom), dt_utc(v->from, DT_UTC_DAY, "?", d0, sizeof d0),
+               dt_utc(v->to, DT_UTC_DAY, "?", d1, sizeof d1), logscale ? " (bars on a log scale)" : "");
         printf("%-10s %9s %9s %9s %9s %9s %9s\n", "day", "messages", "pass", "fail", "this host",
                "sent/log", "baseline");
         for (size_t i = 0; i < v->ndays; i++) {
@@ -323,14 +315,14 @@ static void print_text(const struct domain_view *v) {
                 if (d->has_baseline)
                         (void) snprintf(s2, sizeof s2, "%.0f", d->baseline);
                 printf("%-10s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9s %9s %s%s\n",
-                       fmt_day(v->from + (int64_t) i * DAY, day, sizeof day), d->v.observed,
+                       dt_utc(v->from + (int64_t) i * DAY, DT_UTC_DAY, "?", day, sizeof day), d->v.observed,
                        d->v.pass, d->v.observed - d->v.pass, d->v.own,
                        num_or_dash(d->has_sent, d->sent, s1, sizeof s1),
                        d->has_baseline ? s2 : "-", bar(d->v.observed, max, logscale, b, sizeof b),
                        d->spike ? " ◀ spike" : "");
         }
         if (v->nsrc > 0) {
-                printf("\ntop sources on %s, the busiest day:\n", fmt_day(v->worst, day, sizeof day));
+                printf("\ntop sources on %s, the busiest day:\n", dt_utc(v->worst, DT_UTC_DAY, "?", day, sizeof day));
                 for (size_t i = 0; i < v->nsrc && i < TOP_SOURCES; i++)
                         printf("  %-39s %9" PRIu64 " messages, %9" PRIu64 " pass%s\n",
                                clean(v->src[i].ip, ip, sizeof ip), v->src[i].v.observed,
@@ -360,7 +352,7 @@ static int print_json(const struct domain_view *v) {
                 if (!o)
                         return -ENOMEM;
                 json_object_object_add(o, "day", json_object_new_string(
-                                               fmt_day(v->from + (int64_t) i * DAY, day, sizeof day)));
+                                               dt_utc(v->from + (int64_t) i * DAY, DT_UTC_DAY, "?", day, sizeof day)));
                 json_object_object_add(o, "domain", dt_json_string(v->domain));
                 json_object_object_add(o, "messages", json_object_new_int64((int64_t) d->v.observed));
                 json_object_object_add(o, "pass", json_object_new_int64((int64_t) d->v.pass));
@@ -392,7 +384,7 @@ static int print_svg(FILE *f, size_t index, const struct domain_view *v) {
                 const struct day *d = &v->days[i];
 
                 days[i] = (struct dt_svg_day) {
-                        .label = fmt_day(v->from + (int64_t) i * DAY, labels + i * 16, 16),
+                        .label = dt_utc(v->from + (int64_t) i * DAY, DT_UTC_DAY, "?", labels + i * 16, 16),
                         .messages = d->v.observed,
                         .own = d->v.own,
                         .height = scale(d->v.observed, max, logscale),
@@ -400,8 +392,8 @@ static int print_svg(FILE *f, size_t index, const struct domain_view *v) {
                 };
         }
         (void) snprintf(sub, sizeof sub, "%s .. %s: messages per day as the receivers reported "
-                        "them%s; red: spike days", fmt_day(v->from, d0, sizeof d0),
-                        fmt_day(v->to, d1, sizeof d1), logscale ? " (log scale)" : "");
+                        "them%s; red: spike days", dt_utc(v->from, DT_UTC_DAY, "?", d0, sizeof d0),
+                        dt_utc(v->to, DT_UTC_DAY, "?", d1, sizeof d1), logscale ? " (log scale)" : "");
         return dt_svg_panel(f, index, &(const struct dt_svg_panel) {
                 .title = v->domain, .subtitle = sub, .max = max, .days = days, .ndays = v->ndays });
 }

@@ -18,6 +18,7 @@
 #include "agent/jsonutil.h"
 #include "agent/parse.h"
 #include "agent/runtime.h"
+#include "agent/timefmt.h"
 #include "report/sanitize.h"
 
 struct trace_ctx {
@@ -32,16 +33,6 @@ static const char *clean(const char *s, char *buf, size_t cap) {
         if (!s || !*s)
                 return "-";
         (void) dt_sanitize(s, strlen(s), buf, cap, NULL);
-        return buf;
-}
-
-/* when - "YYYY-MM-DD HH:MM:SS UTC" or "-" */
-static const char *when(int64_t t, char *buf, size_t cap) {
-        time_t tt = (time_t) t;
-        struct tm tm;
-
-        if (t <= 0 || !gmtime_r(&tt, &tm) || strftime(buf, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-                return "-";
         return buf;
 }
 
@@ -67,7 +58,9 @@ static void print_steps(const struct dt_failure *f, const struct dt_attribution 
 
         printf("  %d. the report: %s about %s, sent from %s, arrived %s\n", step++,
                clean(f->feedback_type, b1, sizeof b1), clean(domain, b2, sizeof b2),
-               clean(f->source_ip, b3, sizeof b3), when(f->has_arrival_date ? f->arrival_date : 0, t, sizeof t));
+               clean(f->source_ip, b3, sizeof b3),
+               f->has_arrival_date && f->arrival_date > 0 ?
+                       dt_utc(f->arrival_date, DT_UTC_READABLE, "-", t, sizeof t) : "-");
         if (!o) {
                 printf("  %d. the report carries no original headers: nothing to follow\n", step);
                 return;
@@ -88,7 +81,8 @@ static void print_steps(const struct dt_failure *f, const struct dt_attribution 
         if (has_evidence(a, "message-id"))
                 printf("  %d. the %s log has Message-ID <%s> as queue id %s, submitted %s\n", step++,
                        clean(a->mta, b1, sizeof b1), clean(a->message_id, b2, sizeof b2),
-                       clean(a->queue_id, b3, sizeof b3), when(a->time, t, sizeof t));
+                       clean(a->queue_id, b3, sizeof b3),
+                       a->time > 0 ? dt_utc(a->time, DT_UTC_READABLE, "-", t, sizeof t) : "-");
         if (has_evidence(a, "pickup-uid"))
                 printf("  %d. pickup logged it from uid %lld (%s)\n", step++, (long long) a->uid,
                        clean(a->user, b1, sizeof b1));
@@ -105,7 +99,7 @@ static void print_steps(const struct dt_failure *f, const struct dt_attribution 
         if (has_evidence(a, "php-call"))
                 printf("  %d. PHP's mail.log has the mail() call: %s line %lld at %s\n", step++,
                        clean(a->script_path, b1, sizeof b1), (long long) a->script_line,
-                       when(a->php_time, t, sizeof t));
+                       a->php_time > 0 ? dt_utc(a->php_time, DT_UTC_READABLE, "-", t, sizeof t) : "-");
 }
 
 /* attribution_json - the verdict as a JSON object */

@@ -29,6 +29,7 @@
 #include <sqlite3.h>
 
 #include "agent/detect.h"
+#include "agent/timefmt.h"
 #include "correlate/attribute.h"
 
 #define DAY DT_STORE_DAY
@@ -191,24 +192,6 @@ static int64_t day_of(int64_t t) {
 
 static bool time_ok(int64_t t) {
         return t >= 0 && t <= TIME_MAX;
-}
-
-static char *fmt_day(int64_t day, char *buf, size_t cap) {
-        time_t t = (time_t) day;
-        struct tm tm;
-
-        if (!gmtime_r(&t, &tm) || strftime(buf, cap, "%Y-%m-%d", &tm) == 0)
-                (void) snprintf(buf, cap, "?");
-        return buf;
-}
-
-static char *fmt_hour(int64_t hour, char *buf, size_t cap) {
-        time_t t = (time_t) hour;
-        struct tm tm;
-
-        if (!gmtime_r(&t, &tm) || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                (void) snprintf(buf, cap, "?");
-        return buf;
 }
 
 static char *fmt_u64(uint64_t v, char *buf, size_t cap) {
@@ -695,7 +678,7 @@ static int emit_volume(struct dt_detect *d, const char *domain, const struct pen
                 { DT_F_POLICY_DOMAIN, domain },
                 { DT_F_KEY_TYPE, kt },
                 { DT_F_KEY, p->key },
-                { DT_F_DAY, fmt_day(p->time, day, sizeof day) },
+                { DT_F_DAY, dt_utc(p->time, DT_UTC_DAY, "?", day, sizeof day) },
                 { DT_F_OBSERVED, fmt_u64(p->observed, obs, sizeof obs) },
                 { DT_F_BASELINE, fmt_num(p->baseline, base, sizeof base) },
                 { DT_F_FACTOR, fmt_num((double) (uint64_t) ((double) p->observed / bb * 10.0 + 0.5) / 10.0, fac,
@@ -795,7 +778,7 @@ static int attribute_day(struct dt_detect *d, const char *domain, int64_t day, u
                         (void) snprintf(script, sizeof script, " script %.500s", s->script);
                 fmt_u64(s->count, count, sizeof count);
                 fmt_num(s->usual, usual, sizeof usual);
-                fmt_day(day, dayname, sizeof dayname);
+                dt_utc(day, DT_UTC_DAY, "?", dayname, sizeof dayname);
                 (void) snprintf(msg, sizeof msg, "attribution: %.100s mail on %s traced%s%s via %s: %s "
                                 "messages, usually %s [%s]", domain, dayname, who, script,
                                 mta[0] ? mta : "the mail log", count, usual, conf);
@@ -931,7 +914,7 @@ static int emit_surge(struct dt_detect *d, const char *domain, int64_t hour, uin
         char h[32], obs[24], base[32], seed[600], msg[600];
         const struct dt_field f[] = {
                 { DT_F_POLICY_DOMAIN, domain },
-                { DT_F_HOUR, fmt_hour(hour, h, sizeof h) },
+                { DT_F_HOUR, dt_utc(hour, DT_UTC_RFC3339, "?", h, sizeof h) },
                 { DT_F_OBSERVED, fmt_u64(observed, obs, sizeof obs) },
                 { DT_F_BASELINE, fmt_num(baseline, base, sizeof base) },
         };

@@ -28,6 +28,7 @@
 #include "agent/faultpoint.h"
 #include "agent/pipeline.h"
 #include "agent/rollup.h"
+#include "agent/timefmt.h"
 #include "agent/worker.h"
 #include "correlate/attribute.h"
 #include "report/authres.h"
@@ -87,16 +88,6 @@ struct job {
         char seed[1024];
         char sender_auth[DT_AUTHRES_MAX];       /* the local A-R verdict on the message */
 };
-
-/* rfc3339 - t as "YYYY-MM-DDTHH:MM:SSZ", or "" when missing */
-static const char *rfc3339(int64_t t, char *buf, size_t cap) {
-        time_t tt = (time_t) t;
-        struct tm tm;
-
-        if (t == DT_TIME_MISSING || !gmtime_r(&tt, &tm) || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                buf[0] = '\0';
-        return buf;
-}
 
 /* u64 - decimal text of v in buf */
 static const char *u64(uint64_t v, char *buf, size_t cap) {
@@ -226,8 +217,8 @@ static int on_aggregate_end(void *userdata, const struct dt_worker_report *fin) 
                 { DT_F_REPORT_ORG, org },
                 { DT_F_SENDER_AUTH, j->sender_auth },
                 { DT_F_REPORT_ID, rid },
-                { DT_F_PERIOD_BEGIN, rfc3339(begin, t1, sizeof t1) },
-                { DT_F_PERIOD_END, rfc3339(end, t2, sizeof t2) },
+                { DT_F_PERIOD_BEGIN, dt_utc(begin, DT_UTC_RFC3339, "", t1, sizeof t1) },
+                { DT_F_PERIOD_END, dt_utc(end, DT_UTC_RFC3339, "", t2, sizeof t2) },
                 { DT_F_RECORD_COUNT, u64(fin->record_count, b1, sizeof b1) },
                 { DT_F_MESSAGE_COUNT, u64(fin->message_count, b2, sizeof b2) },
                 { DT_F_PASS_COUNT, u64(j->pass, b3, sizeof b3) },
@@ -376,13 +367,13 @@ static int on_failure(void *userdata, const struct dt_failure *f, const char *ke
                 { DT_F_ORIGINAL_MAIL_FROM, f->original_mail_from },
                 { DT_F_ORIGINAL_RCPT_TO, f->n_original_rcpt_to ?
                         join(f->original_rcpt_to, f->n_original_rcpt_to, rcpt, sizeof rcpt) : NULL },
-                { DT_F_ARRIVAL_DATE, f->has_arrival_date ? rfc3339(f->arrival_date, arrival, sizeof arrival) : NULL },
+                { DT_F_ARRIVAL_DATE, f->has_arrival_date ? dt_utc(f->arrival_date, DT_UTC_RFC3339, "", arrival, sizeof arrival) : NULL },
                 { DT_F_DELIVERY_RESULT, f->delivery_result },
                 { DT_F_EMAIL_MESSAGE_ID, o ? o->message_id : NULL },
                 { DT_F_EMAIL_FROM_ADDRESS, o ? o->from : NULL },
                 { DT_F_EMAIL_TO_ADDRESS, o ? o->to : NULL },
                 { DT_F_EMAIL_SUBJECT, o ? o->subject : NULL },
-                { DT_F_EMAIL_DATE, o && o->has_date ? rfc3339(o->date, date, sizeof date) : NULL },
+                { DT_F_EMAIL_DATE, o && o->has_date ? dt_utc(o->date, DT_UTC_RFC3339, "", date, sizeof date) : NULL },
                 { DT_F_PHP_ORIGINATING_SCRIPT, o ? o->x_php_originating_script : NULL },
                 { DT_F_X_MAILER, o ? o->x_mailer : NULL },
                 { DT_F_RECEIVED_HOPS, o ? u64(o->n_received, hops, sizeof hops) : NULL },

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "agent/rollup.h"
+#include "agent/timefmt.h"
 
 #define MICRO 1000000u
 #define DOMAIN_MAX 254                  /* a domain name, NUL included */
@@ -110,16 +111,6 @@ uint64_t dt_rollup_pending(const struct dt_rollup *rl) {
         return rl->suppressed;
 }
 
-/* rfc3339 - t as "YYYY-MM-DDTHH:MM:SSZ" */
-static const char *rfc3339(int64_t t, char *buf, size_t cap) {
-        time_t tt = (time_t) t;
-        struct tm tm;
-
-        if (!gmtime_r(&tt, &tm) || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                buf[0] = '\0';
-        return buf;
-}
-
 /* by_domain - "a.example=950,b.example=3,other=7", largest first, cut at cap */
 static void by_domain(const struct dt_rollup *rl, char *buf, size_t cap) {
         bool used[DT_ROLLUP_DOMAINS] = { false };
@@ -155,8 +146,8 @@ int dt_rollup_emit(struct dt_rollup *rl, struct dt_emitter *em, uint64_t now_use
         (void) snprintf(b2, sizeof b2, "%" PRIu64, rl->suppressed);
         by_domain(rl, doms, sizeof doms);
         const struct dt_field f[] = {
-                { DT_F_PERIOD_BEGIN, rfc3339(rl->begin, t1, sizeof t1) },
-                { DT_F_PERIOD_END, rfc3339(rl->end, t2, sizeof t2) },
+                { DT_F_PERIOD_BEGIN, dt_utc(rl->begin, DT_UTC_RFC3339, "", t1, sizeof t1) },
+                { DT_F_PERIOD_END, dt_utc(rl->end, DT_UTC_RFC3339, "", t2, sizeof t2) },
                 { DT_F_REPORT_COUNT, b1 },
                 { DT_F_SUPPRESSED_COUNT, b2 },
                 { DT_F_SUPPRESSED_BY_DOMAIN, doms },
