@@ -80,7 +80,8 @@ static void from_header(const char *h, size_t n, struct dt_logrec *rec) {
 
 /* dt_phplog_parse - the text from "mail() on [" */
 int dt_phplog_parse(const char *msg, size_t len, struct dt_logrec *rec) {
-        const char *p = msg + sizeof mark - 1, *end = msg + len, *close, *colon, *to, *hd, *sj;
+        const char *p = msg + sizeof mark - 1, *end = msg + len;
+        const char *close, *colon, *to, *hd, *hb, *sj;
         int64_t line = 0;
         size_t tl;
 
@@ -110,14 +111,14 @@ int dt_phplog_parse(const char *msg, size_t len, struct dt_logrec *rec) {
         to = close + 7;
         hd = find(to, (size_t) (end - to), " -- Headers: ");
         sj = rfind(hd ? hd : to, (size_t) (end - (hd ? hd : to)), " -- Subject: ");
+        hb = hd ? hd + 13 : to;
         tl = (size_t) ((hd ? hd : sj ? sj : end) - to);
         dt_log_copy(rec->to_raw, sizeof rec->to_raw, to, tl, &rec->flags);
         dt_log_first_addr(rec->to, sizeof rec->to, to, tl);
-        if (hd) {
-                const char *hb = hd + 13;
-
+        /* empty headers print as " -- Headers: -- Subject: ", the two markers sharing a space:
+         * the Subject then starts before the headers text would, which is empty */
+        if (hd && (!sj || sj >= hb))
                 from_header(hb, (size_t) ((sj ? sj : end) - hb), rec);
-        }
         if (sj)
                 dt_log_copy(rec->subject, sizeof rec->subject, sj + 13, (size_t) (end - sj - 13),
                             &rec->flags);

@@ -29,42 +29,75 @@ CONF
 }
 
 # ensure_journald - start a systemd-journald of our own when none listens (CI has no systemd as
-# PID 1; root is needed). Sets DT_STARTED_JOURNALD to its pid when we started one. Returns 1
-# (with the reason on stdout) when no journald can be had.
-DT_STARTED_JOURNALD=
+# PID 1; root is needed). Returns 1 (with the reason on stdout) when no journald can be had.
+# The scripts run in parallel and share it: each registers under $DT_JD_DIR/users by its $$ (also
+# right inside $(...)), and the journald one of them started is stopped by the last to leave, so
+# no script loses its journald in the middle of a run. A journald that was already running
+# (systemd's own) is never stopped.
+DT_JD_DIR=/run/dmarctrace-tests
+journald_works() {
+        [ -S /run/systemd/journal/socket ] && journalctl -n 0 >/dev/null 2>&1 &&
+                systemd-cat -t dmarctrace-probe true 2>/dev/null
+}
+journald_lock() {
+        mkdir -p "$DT_JD_DIR/users" && exec 8>"$DT_JD_DIR/lock" && flock 8
+}
+journald_unlock() {
+        flock -u 8
+        exec 8>&-
+}
 ensure_journald() {
-        if [ -S /run/systemd/journal/socket ] && journalctl -n 0 >/dev/null 2>&1 &&
-           systemd-cat -t dmarctrace-probe true 2>/dev/null; then
-                return 0
-        fi
         if [ "$(id -u)" != 0 ]; then
+                journald_works && return 0
                 echo "no journald running and not root to start one"
                 return 1
+        fi
+        if ! journald_lock; then
+                echo "cannot lock $DT_JD_DIR/lock"
+                return 1
+        fi
+        : >"$DT_JD_DIR/users/$$"
+        if journald_works; then
+                journald_unlock
+                return 0
         fi
         jd=/lib/systemd/systemd-journald
         [ -x "$jd" ] || jd=/usr/lib/systemd/systemd-journald
         if [ ! -x "$jd" ]; then
+                journald_unlock
                 echo "systemd-journald is not installed"
                 return 1
         fi
         mkdir -p /run/systemd/journal
-        "$jd" >/dev/null 2>&1 &
-        DT_STARTED_JOURNALD=$!
+        "$jd" >/dev/null 2>&1 8>&- &
+        echo $! >"$DT_JD_DIR/journald.pid"
         i=0
-        while [ ! -S /run/systemd/journal/socket ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-        if [ ! -S /run/systemd/journal/socket ]; then
-                echo "started systemd-journald but its socket never appeared"
+        while ! journald_works && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+        journald_unlock
+        if ! journald_works; then
+                echo "started systemd-journald but it never answered on its sockets"
                 return 1
         fi
         return 0
 }
 
+# stop_journald - leave the shared journald; the last script out stops the one we started
 stop_journald() {
-        if [ -n "$DT_STARTED_JOURNALD" ]; then
-                kill "$DT_STARTED_JOURNALD" 2>/dev/null
-                wait "$DT_STARTED_JOURNALD" 2>/dev/null
-                DT_STARTED_JOURNALD=
+        [ "$(id -u)" = 0 ] && [ -f "$DT_JD_DIR/users/$$" ] || return 0
+        journald_lock || return 0
+        rm -f "$DT_JD_DIR/users/$$"
+        for u in "$DT_JD_DIR"/users/*; do
+                [ -e "$u" ] || continue
+                kill -0 "${u##*/}" 2>/dev/null || rm -f "$u"
+        done
+        if [ -z "$(ls -A "$DT_JD_DIR/users")" ] && [ -f "$DT_JD_DIR/journald.pid" ]; then
+                jp=$(cat "$DT_JD_DIR/journald.pid")
+                kill "$jp" 2>/dev/null
+                i=0
+                while kill -0 "$jp" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+                rm -f "$DT_JD_DIR/journald.pid"
         fi
+        journald_unlock
 }
 
 # events FILE NAME - the JSON events of one type from a JSON-lines file

@@ -1606,6 +1606,38 @@ START_TEST(item_42_php_to_address_clean)
 }
 END_TEST
 
+/* 42, found by fuzz-logline (tests/data/crash-20261129-logline-dd886b8b003d): in
+ * " -- Headers: -- Subject: " the Subject marker starts on the Headers marker's last space, so
+ * the headers text got a negative length and the From: search ran off the end of the line. */
+START_TEST(item_42_php_headers_subject_overlap)
+{
+        static const char line[] =
+                "[03-Nov-2026 10:15:01 UTC] mail() on [/x.php:3]: To: a@example.org -- Headers: "
+                "-- Subject: hello";
+        struct dt_logrec rec;
+        char *data;
+        size_t len;
+
+        ck_assert_int_eq(dt_logline_parse(line, strlen(line), DT_SRC_PHP, LOG_NOW,
+                                          &dt_limits_default, &rec, NULL), DT_LC_RECORD);
+        ck_assert_str_eq(rec.to, "a@example.org");
+        ck_assert_str_eq(rec.from_hdr, "");
+        ck_assert_str_eq(rec.subject, "hello");
+        data = dt_test_load("crash-20261129-logline-dd886b8b003d", &len);
+        for (const char *p = data, *end = data + len; p < end;) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
+
+                if (dt_logline_parse(p, n, DT_SRC_AUTO, LOG_NOW, &dt_limits_default, &rec, NULL) ==
+                    DT_LC_RECORD)
+                        ck_assert_msg(is_clean(rec.from_hdr) && is_clean(rec.subject),
+                                      "line at %zu", (size_t) (p - data));
+                p += n + (nl ? 1 : 0);
+        }
+        free(data);
+}
+END_TEST
+
 /* hostile_suite - every item, in catalogue order */
 static Suite *hostile_suite(void) {
         Suite *s = suite_create("hostile");
@@ -1653,6 +1685,7 @@ static Suite *hostile_suite(void) {
         tcase_add_test(tc, item_40_injection_aggregate_sanitised);
         tcase_add_test(tc, item_42_hostile_log_lines);
         tcase_add_test(tc, item_42_php_to_address_clean);
+        tcase_add_test(tc, item_42_php_headers_subject_overlap);
         tcase_add_test(tc, sanitiser_property);
         tcase_add_test(tc, bug_xml_comments_retained);
         suite_add_tcase(s, tc);
