@@ -222,7 +222,7 @@ static void watch_lost(struct loop *l) {
 static void check_correlation(struct loop *l, int r) {
         unsigned bad = dt_logs_count(l->rt->logs) ? dt_logs_stats(l->rt->logs)->unavailable : 0;
         uint64_t now = mono_usec();
-        char text[128];
+        char text[600];
 
         if (!bad && r >= 0) {
                 l->correlation_said = 0;
@@ -233,8 +233,7 @@ static void check_correlation(struct loop *l, int r) {
         if (r < 0)
                 (void) snprintf(text, sizeof text, "cannot read the mail logs: %s", strerror(-r));
         else
-                (void) snprintf(text, sizeof text, "%u of %u log sources cannot be read", bad,
-                                dt_logs_count(l->rt->logs));
+                (void) dt_cmd_logs_problem(l->rt->logs, text, sizeof text);
         (void) dt_runtime_emit_state(l->rt, "correlation-unavailable", "CORRELATION_UNAVAILABLE", text, 0);
         l->correlation_said = now;
 }

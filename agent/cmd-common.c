@@ -2,6 +2,7 @@
  *
  * Only the top of the call chain prints (STYLE.md section 3): these are the places the
  * commands do it in the same words. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,51 @@ void dt_print_input_error(const char *path, const struct dt_error *err) {
                         (long long) (err->offset < 0 ? 0 : err->offset));
 }
 
+/* why - the text for a log source's error; logfile.c refuses a FIFO, a directory or a device
+ * with -EBADFD */
+static const char *why(int r) {
+        return r == -EBADFD ? "not a regular file" : strerror(-r);
+}
+
+bool dt_cmd_logs_problem(const struct dt_logs *logs, char *text, size_t cap) {
+        const char *name = NULL;
+        unsigned i, bad = 0;
+        int r, first = 0;
+
+        for (i = 0; i < dt_logs_count(logs); i++) {
+                const char *n;
+
+                r = dt_logs_source_error(logs, i, &n);
+                if (r >= 0)
+                        continue;
+                if (bad++ == 0) {
+                        first = r;
+                        name = n;
+                }
+        }
+        if (bad == 0)
+                return false;
+        (void) snprintf(text, cap, "%u of %u log sources cannot be read; '%.400s': %s", bad,
+                        dt_logs_count(logs), name, why(first));
+        return true;
+}
+
+/* print_log_problems - one stderr line per log source the catch-up had to skip */
+static void print_log_problems(const struct dt_logs *logs) {
+        const char *name;
+        char p[512];
+        unsigned i;
+        int r;
+
+        for (i = 0; i < dt_logs_count(logs); i++) {
+                r = dt_logs_source_error(logs, i, &name);
+                if (r >= 0)
+                        continue;
+                (void) dt_sanitize(name, strlen(name), p, sizeof p, NULL);
+                fprintf(stderr, "dmarctrace: cannot read log '%s': %s; skipping it\n", p, why(r));
+        }
+}
+
 int dt_cmd_open_runtime(const char *path, bool oneshot, bool catch_up_logs, struct dt_runtime **out) {
         struct dt_runtime *rt = NULL;
         struct dt_error err;
@@ -40,6 +86,7 @@ int dt_cmd_open_runtime(const char *path, bool oneshot, bool catch_up_logs, stru
                         dt_runtime_free(rt);
                         return r;
                 }
+                print_log_problems(rt->logs);
         }
         *out = rt;
         return 0;

@@ -118,9 +118,14 @@ int dt_cmd_scan(int argc, char **argv) {
                 (void) dt_runtime_emit_state(rt, "correlation-unavailable", "CORRELATION_UNAVAILABLE", text, 0);
         } else if (dt_logs_count(rt->logs) > 0) {
                 const struct dt_logs_stats *ls = dt_logs_stats(rt->logs);
+                char text[600];
+
                 fprintf(stderr, "dmarctrace: indexed %llu log records from %llu lines%s\n",
                         (unsigned long long) ls->records, (unsigned long long) ls->lines,
                         ls->unavailable ? " (some log sources could not be read)" : "");
+                if (dt_cmd_logs_problem(rt->logs, text, sizeof text))
+                        (void) dt_runtime_emit_state(rt, "correlation-unavailable",
+                                                     "CORRELATION_UNAVAILABLE", text, 0);
         }
         t0 = now_mono();
         do {

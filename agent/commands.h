@@ -21,4 +21,8 @@ void dt_print_input_error(const char *path, const struct dt_error *err);
  * what the logs hold now; on failure the reason is on stderr and <0 returned */
 int dt_cmd_open_runtime(const char *path, bool oneshot, bool catch_up_logs, struct dt_runtime **out);
 
+/* dt_cmd_logs_problem - after a catch-up: false when every log source was read, else true with
+ * "N of M log sources cannot be read; 'PATH': why" (the first of them) in text */
+bool dt_cmd_logs_problem(const struct dt_logs *logs, char *text, size_t cap);
+
 #endif

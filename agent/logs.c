@@ -5,11 +5,12 @@
  * with sd_journal and handed to the Postfix or PHP parser with their own time stamp, so no
  * syslog prefix is parsed for them. Every chunk of lines is indexed and its cursors saved in
  * one store transaction. A source that cannot be read is retried at each catch-up and counted
- * as unavailable meanwhile: reports are still processed without it. Once the sources are
- * drained, index rows older than logs.retention_days are pruned, at most once an hour. The
- * window ends at the newest indexed line that is not in the future: a log that stopped (or a
- * test's fixed dates) keeps its last days, and a forged future time stamp (anyone may syslog
- * with the mail facility) cannot move the window and empty the index.
+ * as unavailable meanwhile (why: dt_logs_source_error), and the other sources are read all the
+ * same: reports are still processed without it. Once the sources are drained, index rows older
+ * than logs.retention_days are pruned, at most once an hour. The window ends at the newest
+ * indexed line that is not in the future: a log that stopped (or a test's fixed dates) keeps its
+ * last days, and a forged future time stamp (anyone may syslog with the mail facility) cannot
+ * move the window and empty the index.
  * SECURITY: log lines are written by local users' mail (from=, subjects) and are hostile; the
  * parsers bound and sanitise them. */
 #include <errno.h>
@@ -42,6 +43,7 @@ struct source {
         struct dt_logfile *lf;
         sd_journal *j;
         bool drained;
+        int error;                      /* -errno of this catch-up's open or read, 0: fine */
 };
 
 struct dt_logs {
@@ -191,7 +193,7 @@ static int read_journal(struct dt_logs *l, struct source *s, uint64_t budget, ui
         while (*lines < budget) {
                 r = sd_journal_next(s->j);
                 if (r < 0)
-                        return r;
+                        return (s->error = r);
                 if (r == 0) {
                         s->drained = true;
                         break;
@@ -229,7 +231,7 @@ static int read_file(struct dt_logs *l, struct source *s, uint64_t budget, uint6
         while (*lines < budget) {
                 r = dt_logfile_next(s->lf, &line, &len);
                 if (r < 0)
-                        return r;
+                        return (s->error = r);
                 if (r == 0) {
                         s->drained = true;
                         break;
@@ -297,13 +299,19 @@ int dt_logs_catch_up(struct dt_logs *l, uint64_t max_lines) {
                 struct source *s = &l->src[i];
 
                 s->drained = false;
-                if (s->kind == SRC_FILE && !s->lf && (!s->path || open_file(l, s) < 0)) {
+                s->error = 0;
+                r = 0;
+                if (s->kind == SRC_FILE && !s->lf)
+                        r = s->path ? open_file(l, s) : -ENOMEM;
+                if (r < 0) {
+                        s->error = r;
                         l->stats.unavailable++;
                         continue;
                 }
-                if (s->kind == SRC_JOURNAL && !s->j && open_journal(l, s) < 0) {
+                if (s->kind == SRC_JOURNAL && !s->j && (r = open_journal(l, s)) < 0) {
                         if (s->j)
                                 s->j = (sd_journal_close(s->j), NULL);
+                        s->error = r;
                         l->stats.unavailable++;
                         continue;
                 }
@@ -330,11 +338,16 @@ int dt_logs_catch_up(struct dt_logs *l, uint64_t max_lines) {
                                         s->lf = dt_logfile_free(s->lf);
                                 else
                                         s->j = (sd_journal_close(s->j), NULL);
-                                return r;
+                                if (s->error == 0)
+                                        return r;       /* the store's: stop the catch-up */
+                                /* the source's own (a directory, an I/O error): skip it, read
+                                 * the others; this chunk of it is read again next time */
+                                l->stats.unavailable++;
+                                break;
                         }
                         total += lines;
                 }
-                if (!s->drained)
+                if (!s->drained && s->error == 0)
                         more = true;
         }
         if (!more && l->n > 0) {
@@ -351,6 +364,13 @@ const struct dt_logs_stats *dt_logs_stats(const struct dt_logs *l) {
 
 unsigned dt_logs_count(const struct dt_logs *l) {
         return l->n;
+}
+
+int dt_logs_source_error(const struct dt_logs *l, unsigned i, const char **name) {
+        if (i >= l->n)
+                return -EINVAL;
+        *name = l->src[i].kind == SRC_FILE && l->src[i].path ? l->src[i].path : l->src[i].name;
+        return l->src[i].error;
 }
 
 struct dt_logs *dt_logs_free(struct dt_logs *l) {

@@ -34,9 +34,11 @@ int dt_logs_open(const struct dt_config *cfg, struct dt_store *store, struct dt_
                  bool oneshot, struct dt_logs **out);
 
 /* dt_logs_catch_up - index what the sources have now, at most max_lines lines (0: no limit);
- * returns 1 when more is waiting, 0 when every source is drained, <0 on a store error (nothing
- * of the last chunk committed). Once drained, rows older than logs.retention_days are pruned
- * (at most hourly). The store must have no transaction open. */
+ * returns 1 when more is waiting, 0 when every readable source is drained, <0 on a store error
+ * (nothing of the last chunk committed). A source that cannot be opened or read is skipped and
+ * counted in stats.unavailable; the others are read all the same. Once drained, rows older
+ * than logs.retention_days are pruned (at most hourly). The store must have no transaction
+ * open. */
 int dt_logs_catch_up(struct dt_logs *l, uint64_t max_lines);
 
 /* dt_logs_stats - counts so far, borrowed */
@@ -44,6 +46,11 @@ const struct dt_logs_stats *dt_logs_stats(const struct dt_logs *l);
 
 /* dt_logs_count - configured sources */
 unsigned dt_logs_count(const struct dt_logs *l);
+
+/* dt_logs_source_error - source i (0 .. count-1) of the last catch-up: 0 when it was read, else
+ * the -errno that made it unavailable (it could not be opened or read, and was skipped);
+ * *name: its path, or "journal:mail" / "journal:php" (borrowed). -EINVAL for i out of range. */
+int dt_logs_source_error(const struct dt_logs *l, unsigned i, const char **name);
 
 struct dt_logs *dt_logs_free(struct dt_logs *l);
 DEFINE_FREEP(struct dt_logs, dt_logs_free)

@@ -564,7 +564,7 @@ else
         chmod 700 "$T"
         is "F11: one correlation-unavailable event" \
                 "$(jq -r 'select(.DMARCTRACE_STATE=="correlation-unavailable") | [.DMARCTRACE_REASON, .DMARCTRACE_ERROR_MESSAGE] | join("|")' "$T/l.ev")" \
-                "CORRELATION_UNAVAILABLE|cannot read the mail logs: Permission denied"
+                "CORRELATION_UNAVAILABLE|1 of 1 log sources cannot be read; '$L/mail.log': Permission denied"
         is "F11: reports are processed all the same" \
                 "$agent_rc $(events "$T/l.ev" failure-report | wc -l) $(events "$T/l.ev" aggregate-report | wc -l) $(ls "$L/M/cur" | wc -l)" "0 1 1 2"
         # and a scan in the same conditions

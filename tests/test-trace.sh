@@ -64,6 +64,17 @@ is "trace of the spoofed report: not traced, exit 3" "$rc|$(jq -r .attributed "$
 dt trace -c "$T/c.conf" "$DT_CORPUS/aggregate/tierpod_test.xml" >/dev/null 2>&1; rc=$?
 is "trace of an aggregate report: exit 1" "$rc" "1"
 
+# a configured log that cannot be read (here a directory) is named on stderr and skipped; the
+# other logs still trace the report (it used to end the whole command with exit 1)
+mkdir "$T/notafile"
+write_config "$T/bad.conf" "$M" "$T/state-bad" json \
+        "logs = { postfix = [ \"$T/notafile\", \"$G/mail.log\" ]; exim = [ \"$G/exim/mainlog\" ]; php_mail = [ \"$G/php/mail.log\" ]; };"
+dt trace -c "$T/bad.conf" "$G/reports/attack-rfc822.eml" >"$T/bad.out" 2>"$T/bad.err"; rc=$?
+is "trace with an unreadable log: exit 0, traced" "$rc" "0"
+is "trace with an unreadable log: the same verdict" "$(grep -c '=> attribution: .* \[exact\]$' "$T/bad.out")" "1"
+is "trace with an unreadable log: which file and why, on stderr" "$(cat "$T/bad.err")" \
+        "dmarctrace: cannot read log '$T/notafile': not a regular file; skipping it"
+
 # the cursors: a second run reads no old line again
 dt scan -c "$T/c.conf" >/dev/null 2>"$T/err2"
 is "log cursors: nothing indexed twice" "$(head -1 "$T/err2")" "dmarctrace: indexed 0 log records from 0 lines"
