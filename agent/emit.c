@@ -17,6 +17,13 @@
  * ENOBUFS) goes the way libsystemd sends it: in a sealed memfd passed with SCM_RIGHTS. Only if
  * memfds are not available and the path is journald's own do we fall back to sd_journal_sendv().
  *
+ * Every event handed to a sink gets the next DMARCTRACE_SEQ of the process (1, 2, ...) and the
+ * process's DMARCTRACE_RUN_ID, a random id128 made at its first event: journald may still drop
+ * what it took (its rate limit, HOSTILE.md F2), and a gap in SEQ under one RUN_ID shows that. A
+ * failed hand-off uses no number, so the sequence has no gap of our own making. Neither is part
+ * of DMARCTRACE_EVENT_ID: an event sent again keeps its id. The counts (per event type, failed
+ * hand-offs, resends) are process-wide too, for the agent-health event.
+ *
  * JSON sink: one json-c object per line (plain, no slash escapes), every value a string, as in
  * `journalctl -o json`; flushed per event, and a write error is returned as -errno.
  *
@@ -32,6 +39,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <glib.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -44,6 +52,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <syslog.h>
+#include <systemd/sd-id128.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,7 +63,7 @@
 #define FIELD_PREFIX     "DMARCTRACE_"
 #define FIELD_NAME_MAX   64
 #define EVENT_ID_HEX     32
-#define FIXED_FIELDS     7                                      /* see build_event() */
+#define FIXED_FIELDS     9                                      /* see build_event() */
 #define ENTRIES_MAX      (FIXED_FIELDS + DT_EMIT_FIELDS_MAX + 1) /* + DMARCTRACE_TRUNCATED */
 
 struct dt_emitter {
@@ -68,6 +77,11 @@ struct dt_emitter {
         uint64_t timeout_usec;
         int send_error;                 /* -errno of the last failed hand-off, 0 after a success */
 };
+
+/* The process's sequence (HOSTILE.md F2): it outlives every emitter, since a reload makes a new
+ * one, and restarts only with the process, under a new run id */
+static struct dt_emit_counts counts;
+static char run_id[SD_ID128_STRING_MAX];        /* "" until the first event */
 
 struct entry {
         const char *name;               /* static or the caller's; checked */
@@ -124,7 +138,9 @@ static const char *const fields_failure_rollup[] = {
         DT_F_PERIOD_BEGIN, DT_F_PERIOD_END, DT_F_REPORT_COUNT, DT_F_SUPPRESSED_COUNT,
         DT_F_SUPPRESSED_BY_DOMAIN, NULL,
 };
-static const char *const fields_common[] = { DT_F_EVENT, DT_F_EVENT_ID, DT_F_TRUNCATED, NULL };
+static const char *const fields_common[] = {
+        DT_F_EVENT, DT_F_EVENT_ID, DT_F_SEQ, DT_F_RUN_ID, DT_F_TRUNCATED, NULL,
+};
 
 static const struct dt_event_info event_table[_DT_EVENT_MAX] = {
         [DT_EVENT_AGGREGATE_REPORT] = { "aggregate-report", DT_MSGID_AGGREGATE_REPORT, LOG_INFO,
@@ -284,15 +300,17 @@ static int event_add(struct event *e, uint32_t field_bytes, const char *name, co
         return 0;
 }
 
-/* build_event - the full field list: fixed fields first, then the caller's, then TRUNCATED */
+/* build_event - the full field list: fixed fields first, then the caller's, then TRUNCATED.
+ * SEQ is the number this event gets if the sink takes it; the id hashes none of these. */
 static int build_event(const struct dt_emitter *em, const struct dt_event_info *info,
                        int priority, const char *id, const char *message,
                        const struct dt_field *f, size_t n, struct event *e) {
-        char prio[4];
+        char prio[4], seq[24];
         size_t i;
         int r;
 
         (void) snprintf(prio, sizeof prio, "%d", priority);     /* 0..7: always fits */
+        (void) snprintf(seq, sizeof seq, "%" PRIu64, counts.sent + 1);
         r = event_add(e, em->field_bytes, "MESSAGE", message);
         if (r >= 0)
                 r = event_add(e, em->field_bytes, "PRIORITY", prio);
@@ -306,6 +324,10 @@ static int build_event(const struct dt_emitter *em, const struct dt_event_info *
                 r = event_add(e, em->field_bytes, DT_F_EVENT, info->name);
         if (r >= 0)
                 r = event_add(e, em->field_bytes, DT_F_EVENT_ID, id);
+        if (r >= 0)
+                r = event_add(e, em->field_bytes, DT_F_SEQ, seq);
+        if (r >= 0)
+                r = event_add(e, em->field_bytes, DT_F_RUN_ID, run_id);
         for (i = 0; r >= 0 && i < n; i++)
                 if (f[i].value)
                         r = event_add(e, em->field_bytes, f[i].name, f[i].value);
@@ -496,6 +518,8 @@ static int journal_send(struct dt_emitter *em, const struct event *e) {
                 if (!is_peer_gone(r))
                         return r;
                 journal_disconnect(em);
+                if (attempt == 0)
+                        counts.resent++;
         }
         return r;
 }
@@ -549,6 +573,14 @@ int dt_emit_full(struct dt_emitter *em, enum dt_event ev, int priority, const ch
                 return -EINVAL;
         if (priority < 0)
                 priority = info->priority;
+        if (!run_id[0]) {
+                sd_id128_t rid;
+
+                r = sd_id128_randomize(&rid);
+                if (r < 0)
+                        return r;
+                (void) sd_id128_to_string(rid, run_id);
+        }
         r = check_fields(fields, n);
         if (r < 0)
                 return r;
@@ -560,7 +592,21 @@ int dt_emit_full(struct dt_emitter *em, enum dt_event ev, int priority, const ch
                 return r;
         r = em->kind == DT_SINK_JSON ? json_send(em, &e) : journal_send(em, &e);
         em->send_error = r < 0 ? r : 0;
-        return r;
+        if (r < 0) {
+                counts.failed++;
+                return r;
+        }
+        counts.sent++;          /* the SEQ this event carried */
+        counts.by_event[ev]++;
+        return 0;
+}
+
+const struct dt_emit_counts *dt_emit_counts(void) {
+        return &counts;
+}
+
+const char *dt_emit_run_id(void) {
+        return run_id;
 }
 
 int dt_emit(struct dt_emitter *em, enum dt_event ev, const char *event_id_seed,

@@ -2,13 +2,14 @@
  *
  * A caller fills an array of struct dt_field with the event's DMARCTRACE_* fields (events.h),
  * composes a one-line MESSAGE, and calls dt_emit(). The emitter adds SYSLOG_IDENTIFIER,
- * SYSLOG_FACILITY, PRIORITY, MESSAGE_ID, DMARCTRACE_EVENT, DMARCTRACE_EVENT_ID and, when a value
- * had to be cut, DMARCTRACE_TRUNCATED=true. Both sinks get exactly the same names and values.
+ * SYSLOG_FACILITY, PRIORITY, MESSAGE_ID, DMARCTRACE_EVENT, DMARCTRACE_EVENT_ID, DMARCTRACE_SEQ,
+ * DMARCTRACE_RUN_ID and, when a value had to be cut, DMARCTRACE_TRUNCATED=true. Both sinks get
+ * exactly the same names and values.
  *
  * Field names are full journald names and must start with "DMARCTRACE_" (use the DT_F_* macros),
  * so a caller can never set PRIORITY, MESSAGE_ID or a trusted "_" field; the names emit sets
- * itself (DT_F_EVENT, DT_F_EVENT_ID, DT_F_TRUNCATED) are refused too, as are duplicates. A bad
- * name is a programming error: -EINVAL, nothing sent. Values (and the message) may be hostile:
+ * itself (DT_F_EVENT, DT_F_EVENT_ID, DT_F_SEQ, DT_F_RUN_ID, DT_F_TRUNCATED) are refused too, as
+ * are duplicates. A bad name is a programming error: -EINVAL, nothing sent. Values (and the message) may be hostile:
  * emit sanitises them (report/sanitize.h) and caps NAME=value at limits.field_bytes.
  *
  * Errors: every failure is returned, never dropped. -ENOENT / -ECONNREFUSED: journald is not
@@ -17,7 +18,12 @@
  * caller must not commit the input as done. The JSON sink writes to a pipe: the program should
  * ignore SIGPIPE so a closed reader shows up as -EPIPE here, not as a dead agent.
  *
- * An emitter is not thread-safe: use one per thread (e.g. one in the sender thread). */
+ * SEQ and RUN_ID: the sequence is the process's, not the emitter's, so that it runs on across a
+ * reload's new emitter: SEQ is 1 for the first event handed to a sink after the process started
+ * and one more for each further one; RUN_ID is random per process. A gap in SEQ within one
+ * RUN_ID means events were lost after we handed them over.
+ *
+ * Not thread-safe, and the sequence is process-wide: emit from one thread only. */
 #ifndef DT_EMIT_H
 #define DT_EMIT_H
 
@@ -93,6 +99,20 @@ int dt_emit(struct dt_emitter *em, enum dt_event ev, const char *event_id_seed,
  * e.g. agent-state at LOG_ERR for a store failure */
 int dt_emit_full(struct dt_emitter *em, enum dt_event ev, int priority, const char *event_id_seed,
                  const char *message, const struct dt_field *fields, size_t n);
+
+/* Events of this process so far, over all its emitters */
+struct dt_emit_counts {
+        uint64_t sent;                          /* handed to a sink: the last DMARCTRACE_SEQ */
+        uint64_t by_event[_DT_EVENT_MAX];       /* ... of each event type */
+        uint64_t failed;                        /* dt_emit() calls whose hand-off failed */
+        uint64_t resent;                        /* sent again on a fresh journal connection */
+};
+
+/* dt_emit_counts - the process's counts, borrowed (they change with every emit) */
+const struct dt_emit_counts *dt_emit_counts(void);
+
+/* dt_emit_run_id - the process's DMARCTRACE_RUN_ID (32 hex), "" before its first event */
+const char *dt_emit_run_id(void);
 
 /* dt_field_name_valid - journald's rule for a field a client may set: 1..64 characters of
  * A-Z, 0-9 and '_', not starting with '_' or a digit */

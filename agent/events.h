@@ -43,6 +43,8 @@ enum dt_event {
 /* Fields every event carries, set by dt_emit() itself; callers may not pass them */
 #define DT_F_EVENT                  "DMARCTRACE_EVENT"          /* the event name below */
 #define DT_F_EVENT_ID               "DMARCTRACE_EVENT_ID"       /* 32 hex, same input: same id */
+#define DT_F_SEQ                    "DMARCTRACE_SEQ"            /* 1, 2, ... per process */
+#define DT_F_RUN_ID                 "DMARCTRACE_RUN_ID"         /* 32 hex, random per process */
 #define DT_F_TRUNCATED              "DMARCTRACE_TRUNCATED"      /* "true" when a value was cut */
 
 /* Fields set by callers. Values: sanitised text, RFC 3339 UTC times, true/false, lists joined

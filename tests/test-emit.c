@@ -197,6 +197,14 @@ static const char *get(json_object *obj, const char *key) {
         return json_object_get_string(v);
 }
 
+/* seq_str - n as the decimal text of a SEQ field (a static buffer) */
+static const char *seq_str(uint64_t n) {
+        static char buf[24];
+
+        snprintf(buf, sizeof buf, "%llu", (unsigned long long) n);
+        return buf;
+}
+
 /* emit_json - emit one event to a fresh JSON sink; the parsed line, or NULL with *r < 0 */
 static json_object *emit_json(enum dt_event ev, const char *seed, const char *msg,
                               const struct dt_field *f, size_t n, int *r) {
@@ -308,7 +316,7 @@ START_TEST(table_field_names_valid)
                 ck_assert_msg(dt_field_name_valid(common[k]), "%s", common[k]);
                 ck_assert_int_eq(strncmp(common[k], "DMARCTRACE_", 11), 0);
         }
-        ck_assert_uint_eq(k, 3);
+        ck_assert_uint_eq(k, 5);
         jsonout_open(&j);
         for (i = 0; i < _DT_EVENT_MAX; i++) {
                 const struct dt_event_info *info = dt_event_info(i);
@@ -374,6 +382,8 @@ static const char *const refused_names[] = {
         "DMARCTRACE_EVENT",             /* emit's own */
         "DMARCTRACE_EVENT_ID",
         "DMARCTRACE_TRUNCATED",
+        "DMARCTRACE_SEQ",
+        "DMARCTRACE_RUN_ID",
         "dmarctrace_report_id",
         "DMARCTRACE_REPORT-ID",
         "DMARCTRACE_X234567890123456789012345678901234567890123456789012345",
@@ -480,10 +490,12 @@ START_TEST(json_holds_every_field)
         ck_assert_str_eq(get(obj, "SYSLOG_FACILITY"), "3");
         ck_assert_str_eq(get(obj, DT_F_EVENT), "aggregate-report");
         ck_assert_uint_eq(strlen(get(obj, DT_F_EVENT_ID)), 32);
+        ck_assert_str_eq(get(obj, DT_F_SEQ), seq_str(dt_emit_counts()->sent));
+        ck_assert_str_eq(get(obj, DT_F_RUN_ID), dt_emit_run_id());
         ck_assert_ptr_null(get(obj, DT_F_TRUNCATED));
         for (i = 0; i < ELEMENTSOF(report_fields); i++)
                 ck_assert_str_eq(get(obj, report_fields[i].name), report_fields[i].value);
-        ck_assert_int_eq(json_object_object_length(obj), 7 + (int) ELEMENTSOF(report_fields));
+        ck_assert_int_eq(json_object_object_length(obj), 9 + (int) ELEMENTSOF(report_fields));
         json_object_put(obj);
 }
 END_TEST
@@ -579,7 +591,7 @@ START_TEST(json_hostile_value)
         check_hostile_object(obj, DT_F_INPUT_PATH);
         ck_assert_ptr_null(get(obj, DT_F_TRUNCATED));
         ck_assert_str_eq(get(obj, DT_F_REASON), "NOT_A_REPORT");
-        ck_assert_int_eq(json_object_object_length(obj), 9);
+        ck_assert_int_eq(json_object_object_length(obj), 11);
         json_object_put(obj);
 }
 END_TEST
@@ -752,6 +764,73 @@ START_TEST(event_id_same_in_both_sinks)
 }
 END_TEST
 
+/* ---- SEQ and RUN_ID ---------------------------------------------------------------------- */
+
+/* one sequence for the process, over every emitter; a failed hand-off takes no number; the
+ * counts follow. Relative to what ran before: with CK_FORK=no all tests share the process. */
+START_TEST(seq_runs_over_emitters)
+{
+        const struct dt_emit_counts *c = dt_emit_counts();
+        uint64_t sent0 = c->sent, failed0 = c->failed, state0 = c->by_event[DT_EVENT_AGENT_STATE],
+                 rej0 = c->by_event[DT_EVENT_INPUT_REJECTED];
+        struct dt_emitter *full = NULL;
+        struct jsonout a, b;
+        json_object *oa, *ob;
+        char run[33];
+        FILE *f;
+
+        jsonout_open(&a);
+        ck_assert_int_eq(dt_emit(a.em, DT_EVENT_AGENT_STATE, NULL, "one", NULL, 0), 0);
+        oa = json_line(&a);
+        ck_assert_str_eq(get(oa, DT_F_SEQ), seq_str(sent0 + 1));
+        ck_assert_uint_eq(strlen(get(oa, DT_F_RUN_ID)), 32);
+        ck_assert_uint_eq(strspn(get(oa, DT_F_RUN_ID), "0123456789abcdef"), 32);
+        ck_assert_str_eq(get(oa, DT_F_RUN_ID), dt_emit_run_id());
+        memcpy(run, dt_emit_run_id(), sizeof run);
+
+        f = fopen("/dev/full", "w");                    /* a sink that fails: no number used */
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(dt_emitter_new(DT_SINK_JSON, f, &full), 0);
+        ck_assert_int_eq(dt_emit(full, DT_EVENT_AGENT_STATE, NULL, "lost", NULL, 0), -ENOSPC);
+        full = dt_emitter_free(full);
+        fclose(f);
+
+        jsonout_open(&b);                               /* another emitter, as after a reload */
+        ck_assert_int_eq(dt_emit(b.em, DT_EVENT_INPUT_REJECTED, NULL, "two", NULL, 0), 0);
+        ob = json_line(&b);
+        ck_assert_str_eq(get(ob, DT_F_SEQ), seq_str(sent0 + 2));
+        ck_assert_str_eq(get(ob, DT_F_RUN_ID), run);
+
+        ck_assert_uint_eq(c->sent, sent0 + 2);
+        ck_assert_uint_eq(c->failed, failed0 + 1);
+        ck_assert_uint_eq(c->by_event[DT_EVENT_AGENT_STATE], state0 + 1);
+        ck_assert_uint_eq(c->by_event[DT_EVENT_INPUT_REJECTED], rej0 + 1);
+        json_object_put(oa);
+        json_object_put(ob);
+        jsonout_close(&a);
+        jsonout_close(&b);
+}
+END_TEST
+
+/* the same input sent again gets another SEQ but keeps its EVENT_ID (dedupe across retries) */
+START_TEST(seq_not_in_event_id)
+{
+        json_object *first, *again;
+        int r;
+
+        first = emit_json(DT_EVENT_AGGREGATE_REPORT, "seed", "m", report_fields,
+                          ELEMENTSOF(report_fields), &r);
+        ck_assert_int_eq(r, 0);
+        again = emit_json(DT_EVENT_AGGREGATE_REPORT, "seed", "m", report_fields,
+                          ELEMENTSOF(report_fields), &r);
+        ck_assert_int_eq(r, 0);
+        ck_assert_str_ne(get(first, DT_F_SEQ), get(again, DT_F_SEQ));
+        ck_assert_str_eq(get(first, DT_F_EVENT_ID), get(again, DT_F_EVENT_ID));
+        json_object_put(first);
+        json_object_put(again);
+}
+END_TEST
+
 /* ---- journal sink ----------------------------------------------------------------------- */
 
 START_TEST(journal_missing_socket)
@@ -818,10 +897,16 @@ START_TEST(journal_sends_native_fields)
         ck_assert_str_eq(get(got, DT_F_EVENT), "aggregate-report");
         ck_assert_str_eq(get(got, DT_F_REPORT_ID), "12345678901234567890");
 
-        /* the JSON sink gets exactly the same names and values */
+        ck_assert_str_eq(get(got, DT_F_SEQ), seq_str(dt_emit_counts()->sent));
+        ck_assert_str_eq(get(got, DT_F_RUN_ID), dt_emit_run_id());
+
+        /* the JSON sink gets exactly the same names and values, but for the next SEQ */
         viajson = emit_json(DT_EVENT_AGGREGATE_REPORT, "seed", "aggregate-report: x",
                             report_fields, ELEMENTSOF(report_fields), &r);
         ck_assert_int_eq(r, 0);
+        ck_assert_str_eq(get(viajson, DT_F_SEQ), seq_str(dt_emit_counts()->sent));
+        json_object_object_del(got, DT_F_SEQ);
+        json_object_object_del(viajson, DT_F_SEQ);
         ck_assert_msg(json_object_equal(got, viajson), "journal %s\njson %s",
                       json_object_to_json_string(got), json_object_to_json_string(viajson));
         json_object_put(got);
@@ -843,7 +928,7 @@ START_TEST(journal_hostile_value)
         ck_assert_int_eq(dt_emit(em, DT_EVENT_INPUT_REJECTED, NULL, hostile[_i].value, f, 1), 0);
         got = sock_recv(&s, NULL);             /* checks every line: valid name, no duplicate */
         check_hostile_object(got, DT_F_INPUT_PATH);
-        ck_assert_int_eq(json_object_object_length(got), 8);
+        ck_assert_int_eq(json_object_object_length(got), 10);
         json_object_put(got);
         em = dt_emitter_free(em);
         sock_done(&s);
@@ -856,6 +941,7 @@ START_TEST(journal_reconnects)
         struct dt_emitter *em = NULL;
         struct sock s;
         json_object *got;
+        uint64_t resent0;
 
         sock_bind(&s);
         ck_assert_int_eq(dt_emitter_new(DT_SINK_JOURNAL, NULL, &em), 0);
@@ -877,7 +963,9 @@ START_TEST(journal_reconnects)
         json_object_put(got);
 
         sock_rebind(&s);                /* restart behind a live connection: no error at all */
+        resent0 = dt_emit_counts()->resent;
         ck_assert_int_eq(dt_emit(em, DT_EVENT_AGENT_STATE, NULL, "three", NULL, 0), 0);
+        ck_assert_uint_eq(dt_emit_counts()->resent, resent0 + 1);       /* sent again, counted */
         got = sock_recv(&s, NULL);
         ck_assert_str_eq(get(got, "MESSAGE"), "three");
         json_object_put(got);
@@ -1110,6 +1198,8 @@ static Suite *emit_suite(void) {
         tcase_add_test(tc, json_write_error_epipe);
         tcase_add_test(tc, event_id_stable_and_distinct);
         tcase_add_test(tc, event_id_same_in_both_sinks);
+        tcase_add_test(tc, seq_runs_over_emitters);
+        tcase_add_test(tc, seq_not_in_event_id);
         tcase_add_test(tc, journal_missing_socket);
         tcase_add_test(tc, journal_stale_socket_file);
         tcase_add_test(tc, journal_sends_native_fields);
