@@ -135,6 +135,7 @@ static const struct key keys[] = {
         UINTKEY("detect.surge_min_reports", surge_min_reports, 1, INT64_MAX),
         GROUP("events"),
         ENUMKEY("events.records", records, records_names),
+        UINTKEY("events.health_interval", health_interval, 0, 86400),
         GROUP("limits"),
         LIMIT(message_bytes, 1 << 10, 1ll << 30),
         LIMIT(header_bytes, 1 << 10, 16 << 20),
@@ -734,6 +735,7 @@ static struct dt_config *config_new_default(const char *path) {
         c->surge_factor = 10.0;
         c->surge_min_reports = 20;
         c->records = DT_RECORDS_OWN;
+        c->health_interval = 3600;
         c->limits = dt_limits_default;
         return TAKE_PTR(c);
 }

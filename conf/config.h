@@ -82,6 +82,8 @@ struct dt_config {
         uint64_t surge_min_reports;     /* detect.surge_min_reports */
 
         enum dt_records records;        /* events.records */
+        unsigned health_interval;       /* events.health_interval: seconds between agent-health
+                                         * events; 0: none but the one at stop */
 
         struct dt_limits limits;        /* limits.*, defaults from dt_limits_default */
 };

@@ -57,6 +57,7 @@ static void assert_defaults(const struct dt_config *c) {
         ck_assert_double_eq(c->surge_factor, 10.0);
         ck_assert_uint_eq(c->surge_min_reports, 20);
         ck_assert_int_eq(c->records, DT_RECORDS_OWN);
+        ck_assert_uint_eq(c->health_interval, 3600);
         ck_assert_int_eq(memcmp(&c->limits, &dt_limits_default, sizeof c->limits), 0);
 }
 
@@ -90,6 +91,7 @@ static void assert_same(const struct dt_config *a, const struct dt_config *b) {
         ck_assert_double_eq(a->surge_factor, b->surge_factor);
         ck_assert_uint_eq(a->surge_min_reports, b->surge_min_reports);
         ck_assert_int_eq(a->records, b->records);
+        ck_assert_uint_eq(a->health_interval, b->health_interval);
         ck_assert_int_eq(memcmp(&a->limits, &b->limits, sizeof a->limits), 0);
 }
 
@@ -164,6 +166,7 @@ START_TEST(full_file_sets_every_key)
         ck_assert_double_eq(c->surge_factor, 4.0);     /* an integer is fine for a float key */
         ck_assert_uint_eq(c->surge_min_reports, 7);
         ck_assert_int_eq(c->records, DT_RECORDS_ALL);
+        ck_assert_uint_eq(c->health_interval, 1);      /* the smallest interval on */
         ck_assert_uint_eq(c->limits.message_bytes, 32u << 20);
         ck_assert_uint_eq(c->limits.header_bytes, 65536);
         ck_assert_uint_eq(c->limits.header_fields, 500);
@@ -254,7 +257,7 @@ START_TEST(print_shows_every_key)
                 "        min_messages = 200;\n",
                 "        surge_factor = 10.0;\n",
                 "        surge_min_reports = 20;\n",
-                "events = {\n        records = \"own\";\n};\n",
+                "events = {\n        records = \"own\";\n        health_interval = 3600;\n};\n",
                 "        message_bytes = 26214400;\n",
                 "        header_bytes = 102400;\n",
                 "        header_fields = 1000;\n",
@@ -329,6 +332,8 @@ static const struct bad_case {
           ":2: detect.spike_factor: must be a number greater than 1" },
         { "config/bad-range-int.conf", -EINVAL, 3,
           ":3: detect.baseline_days: must be an integer from 3 to 365" },
+        { "config/bad-range-health.conf", -EINVAL, 4,
+          ":4: events.health_interval: must be an integer from 0 to 86400" },
         { "config/bad-range-limit.conf", -EINVAL, 3,
           ":3: limits.mime_depth: must be an integer from 1 to 64" },
         { "config/bad-range-limit-int64.conf", -EINVAL, 2,
