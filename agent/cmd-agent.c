@@ -12,6 +12,8 @@
  * (1 s doubling to 60 s) while the event output, the store or the host's fds are unavailable:
  * messages then wait in new/, none is lost (agent-state degraded says so when it can). A mail
  * log that cannot be read only stops the tracing (correlation-unavailable, at most hourly).
+ * An agent-health event (health.c) goes out every events.health_interval seconds, even in the
+ * middle of a long backlog, and once at stop; its due time bounds the wait, so no extra timer.
  * Idle, it wakes once per wait period (a few times a minute). */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "agent/commands.h"
+#include "agent/health.h"
 #include "agent/runtime.h"
 #include "agent/watch.h"
 
@@ -59,6 +62,8 @@ struct loop {
         bool maildir_lost;              /* said maildir-unavailable, not yet back */
         uint64_t correlation_said;      /* when correlation-unavailable was last emitted; 0: not */
         bool logs_pending;              /* more log lines wait: do not sleep long */
+        struct dt_health *health;       /* agent-health: lives as long as the process */
+        struct dt_health_totals base;   /* totals of the runtimes a reload replaced */
 };
 
 /* ping - WATCHDOG=1 when due */
@@ -69,6 +74,42 @@ static void ping(struct loop *l) {
                 (void) sd_notify(0, "WATCHDOG=1");
                 l->last_ping = now;
         }
+}
+
+/* totals - since start: the runtimes a reload replaced, plus the running one */
+static struct dt_health_totals totals(const struct loop *l) {
+        const struct dt_pipeline_stats *s = dt_pipeline_stats(l->rt->pipe);
+        struct dt_health_totals t = l->base;
+
+        t.processed += s->aggregate + s->failure + s->duplicate;       /* as agent-state counts */
+        t.rejected += s->rejected;
+        t.deferred += s->deferred;
+        t.suppressed += dt_pipeline_suppressed(l->rt->pipe);
+        return t;
+}
+
+/* health - an agent-health event. The open batch is committed first, so the files it counts
+ * as processed have left new/ and are not in the backlog too (a failing commit is the loop's
+ * to handle: it backs off at its own flush). */
+static void health(struct loop *l, bool at_stop) {
+        struct dt_health_totals t;
+        uint64_t backlog = 0;
+        int r;
+
+        (void) dt_pipeline_flush(l->rt->pipe);
+        t = totals(l);
+        r = l->maildir_lost ? -ENOENT : dt_maildir_count(l->rt->md, DT_MD_NEW, &backlog);
+        r = dt_health_emit(l->health, l->rt->em, at_stop, &t, r < 0 ? -1 : (int64_t) backlog,
+                           mono_usec());
+        if (r < 0)
+                fprintf(stderr, "dmarctrace: cannot send the agent-health event: %s\n",
+                        strerror(-r));
+}
+
+/* health_tick - the periodic agent-health event, when due */
+static void health_tick(struct loop *l) {
+        if (mono_usec() >= dt_health_due_usec(l->health))
+                health(l, false);
 }
 
 /* degraded_reason - the agent-state REASON for a failure of the run worth an event: the host is
@@ -119,6 +160,7 @@ static void run_names(struct loop *l, char **names, size_t n) {
 
         for (i = 0; i < n && !stop_requested; i++) {
                 ping(l);
+                health_tick(l);         /* a long backlog reports its progress as it goes */
                 r = dt_pipeline_process(l->rt->pipe, DT_MD_NEW, names[i]);
                 if (r == DT_PIPELINE_DEFERRED) {
                         /* left in new/; the periodic rescan tries it again (no hot loop) */
@@ -238,6 +280,21 @@ static void check_correlation(struct loop *l, int r) {
         l->correlation_said = now;
 }
 
+/* until_health - wait_ms, shortened to end when the next agent-health event is due: the
+ * existing wait is the timer, so an idle agent wakes no more often than before plus once an
+ * interval */
+static int until_health(const struct loop *l, int wait_ms) {
+        uint64_t due = dt_health_due_usec(l->health), now = mono_usec();
+
+        if (due == UINT64_MAX)
+                return wait_ms;
+        if (due <= now)
+                return 0;
+        if ((due - now) / 1000u < (uint64_t) wait_ms)
+                return (int) ((due - now) / 1000u) + 1;
+        return wait_ms;
+}
+
 /* reload - SIGHUP: a whole new runtime, or the old one with the reason said */
 static void reload(struct loop *l) {
         struct dt_runtime *fresh = NULL;
@@ -255,8 +312,10 @@ static void reload(struct loop *l) {
         } else {
                 dt_watch_close();
                 (void) dt_pipeline_flush(l->rt->pipe);
+                l->base = totals(l);    /* the new pipeline counts from 0 */
                 dt_runtime_free(l->rt);
                 l->rt = fresh;
+                dt_health_set_interval(l->health, fresh->cfg->health_interval);
                 l->maildir_lost = false;        /* fresh opened the Maildir at its path */
                 start_watch(l);
                 l->rescan = true;
@@ -301,6 +360,11 @@ int dt_cmd_agent(int argc, char **argv) {
 
         if (dt_cmd_open_runtime(l.config_path, false, false, &l.rt) < 0)
                 return 1;
+        if (dt_health_new(mono_usec(), l.rt->cfg->health_interval, &l.health) < 0) {
+                fprintf(stderr, "dmarctrace: out of memory\n");
+                dt_runtime_free(l.rt);
+                return 1;
+        }
         if (sd_watchdog_enabled(0, &l.watchdog_usec) <= 0)
                 l.watchdog_usec = 0;
         start_watch(&l);        /* before the first listing, so nothing arrives unseen */
@@ -318,6 +382,7 @@ int dt_cmd_agent(int argc, char **argv) {
                 ping(&l);
                 if (reload_requested)
                         reload(&l);
+                health_tick(&l);
                 /* new log lines first, so a failure report about them can be traced; bounded
                  * so the loop stays responsive during a large first catch-up. The open batch is
                  * committed first (the logs commit on their own): a failure there is the
@@ -342,6 +407,7 @@ int dt_cmd_agent(int argc, char **argv) {
                         wait_ms = 0;
                 if (l.watchdog_usec && (uint64_t) wait_ms * 1000u > l.watchdog_usec / 2)
                         wait_ms = (int) (l.watchdog_usec / 2000u);
+                wait_ms = until_health(&l, wait_ms);
                 r = dt_pipeline_flush(l.rt->pipe);
                 if (r < 0) {
                         run_failed(&l, r, 0);   /* the batch's files are still in new/ */
@@ -381,9 +447,10 @@ int dt_cmd_agent(int argc, char **argv) {
                 dt_maildir_names_free(names, n);
         }
         (void) sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
-        (void) dt_pipeline_flush(l.rt->pipe);
+        health(&l, true);               /* commits the open batch first */
         (void) dt_runtime_emit_state(l.rt, "stopping", NULL, NULL, 0);
         dt_watch_close();
         dt_runtime_free(l.rt);
+        dt_health_free(l.health);
         return 0;
 }

@@ -138,6 +138,13 @@ static const char *const fields_failure_rollup[] = {
         DT_F_PERIOD_BEGIN, DT_F_PERIOD_END, DT_F_REPORT_COUNT, DT_F_SUPPRESSED_COUNT,
         DT_F_SUPPRESSED_BY_DOMAIN, NULL,
 };
+static const char *const fields_agent_health[] = {
+        DT_F_AT_STOP, DT_F_UPTIME_SECONDS, DT_F_BACKLOG_COUNT, DT_F_PROCESSED_COUNT,
+        DT_F_REJECTED_COUNT, DT_F_INTERVAL_SECONDS, DT_F_INTERVAL_PROCESSED_COUNT,
+        DT_F_INTERVAL_REJECTED_COUNT, DT_F_THROUGHPUT, DT_F_BACKLOG_ETA_SECONDS, DT_F_EVENT_COUNT,
+        DT_F_EVENT_COUNT_BY_TYPE, DT_F_SUPPRESSED_COUNT, DT_F_EMIT_FAILURE_COUNT,
+        DT_F_EMIT_RETRY_COUNT, DT_F_DEFERRED_COUNT, NULL,
+};
 static const char *const fields_common[] = {
         DT_F_EVENT, DT_F_EVENT_ID, DT_F_SEQ, DT_F_RUN_ID, DT_F_TRUNCATED, NULL,
 };
@@ -163,6 +170,8 @@ static const struct dt_event_info event_table[_DT_EVENT_MAX] = {
                                    fields_agent_state },
         [DT_EVENT_FAILURE_ROLLUP] = { "failure-rollup", DT_MSGID_FAILURE_ROLLUP, LOG_NOTICE,
                                       fields_failure_rollup },
+        [DT_EVENT_AGENT_HEALTH] = { "agent-health", DT_MSGID_AGENT_HEALTH, LOG_INFO,
+                                    fields_agent_health },
 };
 
 const struct dt_event_info *dt_event_info(enum dt_event ev) {

@@ -24,6 +24,7 @@ enum dt_event {
         DT_EVENT_INPUT_REJECTED,
         DT_EVENT_AGENT_STATE,
         DT_EVENT_FAILURE_ROLLUP,
+        DT_EVENT_AGENT_HEALTH,
         _DT_EVENT_MAX,
         _DT_EVENT_INVALID = -EINVAL,
 };
@@ -39,6 +40,7 @@ enum dt_event {
 #define DT_MSGID_INPUT_REJECTED   "880f13b6f5504ff69dfd13105a98bde3"
 #define DT_MSGID_AGENT_STATE      "acb2e071211a4f37b25a3664914350c8"
 #define DT_MSGID_FAILURE_ROLLUP   "76ebd6ccd3a249fa9919bae6ff613693"
+#define DT_MSGID_AGENT_HEALTH     "ac1095a765ee4033a924cb1beb3237c0"
 
 /* Fields every event carries, set by dt_emit() itself; callers may not pass them */
 #define DT_F_EVENT                  "DMARCTRACE_EVENT"          /* the event name below */
@@ -119,6 +121,18 @@ enum dt_event {
 #define DT_F_REPORT_COUNT           "DMARCTRACE_REPORT_COUNT"   /* reports stored in a window */
 #define DT_F_SUPPRESSED_COUNT       "DMARCTRACE_SUPPRESSED_COUNT"      /* ... with no own event */
 #define DT_F_SUPPRESSED_BY_DOMAIN   "DMARCTRACE_SUPPRESSED_BY_DOMAIN"  /* "d=N,...,other=N" */
+#define DT_F_AT_STOP                "DMARCTRACE_AT_STOP"        /* true: agent-health at stop */
+#define DT_F_UPTIME_SECONDS         "DMARCTRACE_UPTIME_SECONDS"
+#define DT_F_INTERVAL_SECONDS       "DMARCTRACE_INTERVAL_SECONDS"      /* since the last health */
+#define DT_F_INTERVAL_PROCESSED_COUNT "DMARCTRACE_INTERVAL_PROCESSED_COUNT"
+#define DT_F_INTERVAL_REJECTED_COUNT "DMARCTRACE_INTERVAL_REJECTED_COUNT"
+#define DT_F_THROUGHPUT             "DMARCTRACE_THROUGHPUT"     /* messages done per second */
+#define DT_F_BACKLOG_ETA_SECONDS    "DMARCTRACE_BACKLOG_ETA_SECONDS"
+#define DT_F_EVENT_COUNT            "DMARCTRACE_EVENT_COUNT"    /* events sent before this one */
+#define DT_F_EVENT_COUNT_BY_TYPE    "DMARCTRACE_EVENT_COUNT_BY_TYPE"   /* "name=N,..." */
+#define DT_F_EMIT_FAILURE_COUNT     "DMARCTRACE_EMIT_FAILURE_COUNT"
+#define DT_F_EMIT_RETRY_COUNT       "DMARCTRACE_EMIT_RETRY_COUNT"
+#define DT_F_DEFERRED_COUNT         "DMARCTRACE_DEFERRED_COUNT" /* parse worker failed: retried */
 
 struct dt_event_info {
         const char *name;               /* DMARCTRACE_EVENT value, e.g. "aggregate-report" */

@@ -189,6 +189,38 @@ static int cmp_names(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+int dt_maildir_count(struct dt_maildir *md, enum dt_md_sub which, uint64_t *out_n) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        uint64_t n = 0;
+        int fd;
+
+        if (!md || !sub_ok(which) || !out_n)
+                return -EINVAL;
+        fd = openat(md->dfd[which], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                int r = -errno;
+
+                (void) close(fd);
+                return r;
+        }
+        for (;;) {
+                errno = 0;
+                de = readdir(d);
+                if (!de)
+                        break;
+                if (de->d_name[0] != '.')       /* as dt_maildir_list() */
+                        n++;
+        }
+        if (errno != 0)
+                return -errno;
+        *out_n = n;
+        return 0;
+}
+
 int dt_maildir_list(struct dt_maildir *md, enum dt_md_sub which, char ***out_names,
                     size_t *out_n) {
         _cleanup_(closedirp) DIR *d = NULL;

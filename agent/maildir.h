@@ -61,6 +61,10 @@ const char *dt_maildir_root(const struct dt_maildir *md);
  * (process these, then list again), <0 on error. Free the result with dt_maildir_names_free(). */
 int dt_maildir_list(struct dt_maildir *md, enum dt_md_sub which, char ***out_names, size_t *out_n);
 
+/* dt_maildir_count - how many names dt_maildir_list() would give, without the list: one pass
+ * of readdir and no memory per name, so it stays cheap for a 100k-file backlog */
+int dt_maildir_count(struct dt_maildir *md, enum dt_md_sub which, uint64_t *out_n);
+
 /* dt_maildir_names_free - free a name vector from dt_maildir_list() or dt_watch_wait();
  * NULL-safe, returns NULL */
 char **dt_maildir_names_free(char **names, size_t n);

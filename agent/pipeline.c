@@ -665,6 +665,10 @@ const struct dt_pipeline_stats *dt_pipeline_stats(const struct dt_pipeline *p) {
         return &p->stats;
 }
 
+uint64_t dt_pipeline_suppressed(const struct dt_pipeline *p) {
+        return dt_rollup_suppressed_total(p->rollup);
+}
+
 const struct dt_error *dt_pipeline_deferred_error(const struct dt_pipeline *p) {
         return &p->deferred;
 }

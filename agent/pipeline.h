@@ -66,6 +66,10 @@ const struct dt_error *dt_pipeline_deferred_error(const struct dt_pipeline *p);
 /* dt_pipeline_stats - counts so far, borrowed */
 const struct dt_pipeline_stats *dt_pipeline_stats(const struct dt_pipeline *p);
 
+/* dt_pipeline_suppressed - failure reports stored with no event of their own (counted for a
+ * failure-rollup instead, rollup.h) since the pipeline was made */
+uint64_t dt_pipeline_suppressed(const struct dt_pipeline *p);
+
 /* dt_pipeline_set_config - use another configuration from now on (SIGHUP); borrowed */
 void dt_pipeline_set_config(struct dt_pipeline *p, const struct dt_config *cfg);
 

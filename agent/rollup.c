@@ -33,6 +33,7 @@ struct dt_rollup {
         size_t n_dom;
         uint64_t other;                 /* suppressed reports about domains past the table */
         uint64_t seq;                   /* rollups sent, for the event id */
+        uint64_t suppressed_total;      /* over every window, for agent-health */
 };
 
 int dt_rollup_new(uint64_t now_usec, struct dt_rollup **out) {
@@ -102,6 +103,7 @@ bool dt_rollup_admit(struct dt_rollup *rl, uint64_t now_usec, int64_t wall, cons
         }
         if (!admit) {
                 rl->suppressed++;
+                rl->suppressed_total++;
                 count_domain(rl, domain);
         }
         return admit;
@@ -109,6 +111,10 @@ bool dt_rollup_admit(struct dt_rollup *rl, uint64_t now_usec, int64_t wall, cons
 
 uint64_t dt_rollup_pending(const struct dt_rollup *rl) {
         return rl->suppressed;
+}
+
+uint64_t dt_rollup_suppressed_total(const struct dt_rollup *rl) {
+        return rl->suppressed_total;
 }
 
 /* by_domain - "a.example=950,b.example=3,other=7", largest first, cut at cap */

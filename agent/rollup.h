@@ -45,6 +45,10 @@ int dt_rollup_emit(struct dt_rollup *rl, struct dt_emitter *em, uint64_t now_use
 /* dt_rollup_pending - reports counted in the open window without an event of their own */
 uint64_t dt_rollup_pending(const struct dt_rollup *rl);
 
+/* dt_rollup_suppressed_total - reports that had no event of their own since dt_rollup_new(),
+ * over every window, the open one included */
+uint64_t dt_rollup_suppressed_total(const struct dt_rollup *rl);
+
 struct dt_rollup *dt_rollup_free(struct dt_rollup *rl);
 DEFINE_FREEP(struct dt_rollup, dt_rollup_free)
 

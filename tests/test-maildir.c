@@ -163,6 +163,7 @@ START_TEST(list_skips_dotfiles_and_sorts)
         static const char *const make[] = { "b", ".hidden", "a", "c:2,S", "..x", "B" };
         static const char *const want[] = { "B", "a", "b", "c:2,S", "d" };
         char **names = NULL;
+        uint64_t count = 99;
         size_t n = 99;
 
         for (size_t i = 0; i < ELEMENTSOF(make); i++)
@@ -172,6 +173,8 @@ START_TEST(list_skips_dotfiles_and_sorts)
 
         ck_assert_int_eq(dt_maildir_list(md, DT_MD_NEW, &names, &n), 0);
         ck_assert_uint_eq(n, ELEMENTSOF(want));
+        ck_assert_int_eq(dt_maildir_count(md, DT_MD_NEW, &count), 0);    /* the same names */
+        ck_assert_uint_eq(count, ELEMENTSOF(want));
         for (size_t i = 0; i < n; i++)
                 ck_assert_str_eq(names[i], want[i]);
         names = dt_maildir_names_free(names, n);
@@ -188,6 +191,7 @@ START_TEST(list_empty_and_invalid)
 {
         _cleanup_(dt_maildir_freep) struct dt_maildir *md = open_md();
         char **names = (char **) 1;
+        uint64_t count = 99;
         size_t n = 99;
 
         put_file("new", ".only-dot", "x", 1);
@@ -197,6 +201,12 @@ START_TEST(list_empty_and_invalid)
         ck_assert_int_eq(dt_maildir_list(md, _DT_MD_SUB_MAX, &names, &n), -EINVAL);
         ck_assert_int_eq(dt_maildir_list(md, _DT_MD_SUB_INVALID, &names, &n), -EINVAL);
         ck_assert_int_eq(dt_maildir_list(NULL, DT_MD_NEW, &names, &n), -EINVAL);
+        ck_assert_int_eq(dt_maildir_count(md, DT_MD_NEW, &count), 0);
+        ck_assert_uint_eq(count, 0);
+        count = 99;
+        ck_assert_int_eq(dt_maildir_count(md, _DT_MD_SUB_MAX, &count), -EINVAL);
+        ck_assert_int_eq(dt_maildir_count(NULL, DT_MD_NEW, &count), -EINVAL);
+        ck_assert_uint_eq(count, 99);                   /* untouched on failure */
 }
 END_TEST
 

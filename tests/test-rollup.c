@@ -122,6 +122,8 @@ START_TEST(flood_rolled_up_exactly)
         /* 100 at once, then one a second: the last report comes at 149.95 s */
         ck_assert_uint_eq(admitted, DT_ROLLUP_BURST + 149);
         ck_assert_uint_eq(suppressed, total - admitted);
+        ck_assert_uint_eq(dt_rollup_suppressed_total(rl), suppressed);  /* over all 3 windows */
+        ck_assert_uint_eq(dt_rollup_pending(rl), 0);
         /* every report from the first suppressed one on is in a window: all but the burst and
          * the 5 tokens refilled in the 5.25 s it lasted */
         ck_assert_uint_eq(reports, total - DT_ROLLUP_BURST - 5);
