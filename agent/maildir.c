@@ -189,24 +189,33 @@ static int cmp_names(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+/* open_sub - a DIR of its own on a sub-folder: readdir's position must not be shared with
+ * md->dfd. 0 or -errno. */
+static int open_sub(struct dt_maildir *md, enum dt_md_sub which, DIR **out) {
+        int fd = openat(md->dfd[which], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+        if (fd < 0)
+                return -errno;
+        *out = fdopendir(fd);
+        if (!*out) {
+                r = -errno;
+                (void) close(fd);
+                return r;
+        }
+        return 0;
+}
+
 int dt_maildir_count(struct dt_maildir *md, enum dt_md_sub which, uint64_t *out_n) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
         uint64_t n = 0;
-        int fd;
+        int r;
 
         if (!md || !sub_ok(which) || !out_n)
                 return -EINVAL;
-        fd = openat(md->dfd[which], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                int r = -errno;
-
-                (void) close(fd);
+        r = open_sub(md, which, &d);
+        if (r < 0)
                 return r;
-        }
         for (;;) {
                 errno = 0;
                 de = readdir(d);
@@ -227,20 +236,13 @@ int dt_maildir_list(struct dt_maildir *md, enum dt_md_sub which, char ***out_nam
         char **names = NULL;
         size_t n = 0, cap = 0;
         struct dirent *de;
-        int fd, r = 0;
+        int r;
 
         if (!md || !sub_ok(which) || !out_names || !out_n)
                 return -EINVAL;
-        /* A fresh fd for ".": readdir's position must not be shared with md->dfd. */
-        fd = openat(md->dfd[which], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                r = -errno;
-                (void) close(fd);
+        r = open_sub(md, which, &d);
+        if (r < 0)
                 return r;
-        }
         for (;;) {
                 errno = 0;
                 de = readdir(d);
