@@ -11,6 +11,10 @@
  *                ends are the same program) and strings (u32 length, 0xffffffff for NULL, bytes)
  *      reply   = (AGG_BEGIN RECORD* AGG_END | FAILURE)? STATUS
  *
+ * and, once confined and before it reads its first request, the worker writes READY: a worker
+ * that exits before that (out of fds, say, with the parent near RLIMIT_NOFILE) was never
+ * started, which is a failure of the run (DT_WORKER_R_NOT_STARTED), not one of the message.
+ *
  * The message travels over an AF_UNIX stream socketpair, length-prefixed, not in a memfd or a
  * shared mapping: one copy of at most limits.message_bytes costs little next to its parse (the
  * fork it replaces cost far more), the child parses memory that is its own (nothing the parent
@@ -80,6 +84,7 @@ enum {
         W_AGG_END,
         W_FAILURE,
         W_STATUS,
+        W_READY,                        /* once, before the first request: confined and serving */
         _W_MAX,
 };
 
@@ -521,7 +526,7 @@ static int child_confine(int sock, pid_t parent, uint64_t as_limit, uint64_t cpu
         sigemptyset(&all);
         (void) sigprocmask(SIG_SETMASK, &all, NULL);
 
-        fd = fcntl(sock, F_DUPFD, 10);
+        fd = fcntl(sock, F_DUPFD, 4);   /* above 0..3, which it is about to fill */
         nul = open("/dev/null", O_RDWR);
         if (fd < 0 || nul < 0)
                 _exit(8);
@@ -645,6 +650,9 @@ static _Noreturn void child_main(int sock, pid_t parent, uint64_t as_limit, uint
         w.buf = malloc(w.cap);
         if (!w.buf)
                 _exit(5);
+        w_begin(&w, W_READY);
+        w_end(&w);
+        w_flush(&w);
         for (;;) {
                 _cleanup_free_ char *source = NULL, *data = NULL;
                 struct dt_error err;
@@ -1624,7 +1632,43 @@ static void warm_up(void) {
         (void) dt_parse_buffer(arf, sizeof arf - 1, "warm-up", &dt_limits_default, &sink, NULL, &err);
 }
 
-/* spawn - fork a fresh worker; -errno with err filled (DT_WORKER_R_NOT_STARTED) */
+/* await_ready - the fresh worker's READY record, within the timeout: 0, or -errno with err
+ * filled (DT_WORKER_R_NOT_STARTED) after reaping a worker that could not confine itself (out of
+ * fds, say): it failed before any message was sent, so none is charged */
+static int await_ready(struct dt_worker *w, struct dt_error *err) {
+        static const uint32_t ready[2] = { W_READY, 0 };
+        struct parent P = { .fd = w->fd, .budget = (uint64_t) w->timeout_ms * 1000u };
+        char why[96], sig[32];
+        bool ok;
+        int k, wstatus, r;
+
+        k = fill(&P, W_HDR);
+        /* READY fits in any read, and the worker then waits for a request */
+        ok = k > 0 && P.end == W_HDR && memcmp(P.buf, ready, W_HDR) == 0;
+        free(P.buf);
+        if (ok)
+                return 0;
+        wstatus = stop(w, k != 0, P.budget);    /* end of file: it is exiting anyway */
+        r = k < 0 ? k : -ECHILD;
+        if (k < 0)
+                (void) snprintf(why, sizeof why, "%s", strerror(-k));
+        else if (k > 0)
+                (void) snprintf(why, sizeof why, "it did not say it was ready");
+        else if (WIFSIGNALED(wstatus))
+                (void) snprintf(why, sizeof why, "it was killed by %s",
+                                signal_name(WTERMSIG(wstatus), sig, sizeof sig));
+        else {
+                if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 8)
+                        r = -EMFILE;    /* what keeps it from setting up its fds, in practice */
+                (void) snprintf(why, sizeof why, "it exited with status %d%s",
+                                WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1,
+                                exit_text(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1));
+        }
+        return dt_error_set(err, r, DT_WORKER_R_NOT_STARTED, -1, "cannot start the worker: %s", why);
+}
+
+/* spawn - fork a fresh worker and wait until it is ready; -errno with err filled
+ * (DT_WORKER_R_NOT_STARTED) */
 static int spawn(struct dt_worker *w, struct dt_error *err) {
         uint64_t base, as_limit;
         pid_t parent = getpid(), pid;
@@ -1635,7 +1679,8 @@ static int spawn(struct dt_worker *w, struct dt_error *err) {
         as_limit = base > UINT64_MAX - w->as_bytes ? UINT64_MAX : base + w->as_bytes;
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 return dt_error_set(err, -errno, DT_WORKER_R_NOT_STARTED, -1,
-                                    "cannot create the worker's socket: %s", strerror(errno));
+                                    "cannot start the worker: cannot create its socket: %s",
+                                    strerror(errno));
         if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {   /* ours only: the worker blocks */
                 r = -errno;
                 goto fail;
@@ -1651,11 +1696,11 @@ static int spawn(struct dt_worker *w, struct dt_error *err) {
         w->fd = sv[0];
         w->pid = pid;
         w->n_messages = 0;
-        return 0;
+        return await_ready(w, err);
 fail:
         close(sv[0]);
         close(sv[1]);
-        return dt_error_set(err, r, DT_WORKER_R_NOT_STARTED, -1, "cannot start a worker: %s", strerror(-r));
+        return dt_error_set(err, r, DT_WORKER_R_NOT_STARTED, -1, "cannot start the worker: %s", strerror(-r));
 }
 
 /* ensure - a worker ready for a message: the one we have if its socket is quiet (one that

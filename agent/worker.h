@@ -111,9 +111,10 @@ int dt_worker_new(const struct dt_worker_opts *opts, struct dt_worker **out);
  * lim->message_bytes); WORKER_CRASH (-ECHILD) when the worker died by a signal (named in the
  * message), exited, or wrote a stream that does not check out ("malformed worker stream:
  * ..."); TIMEOUT (-ETIMEDOUT) when the deadline or the CPU limit passed; or -errno when no
- * worker could be started (socket, fork: a failure of the run, reason
- * DT_WORKER_R_NOT_STARTED). After WORKER_CRASH, TIMEOUT or a sink that stopped, the worker is
- * gone (killed and reaped) and the next call starts a fresh one. */
+ * worker could be started (socket, fork, or a worker that exited before it was ready: a
+ * failure of the run, reason DT_WORKER_R_NOT_STARTED, "cannot start the worker: ..."; -EMFILE
+ * when it could not set up its fds). After WORKER_CRASH, TIMEOUT or a sink that stopped, the
+ * worker is gone (killed and reaped) and the next call starts a fresh one. */
 int dt_worker_parse(struct dt_worker *w, const void *data, size_t len, const char *source,
                     const struct dt_limits *lim, const struct dt_worker_sink *sink, void *userdata,
                     struct dt_error *err);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -719,6 +720,42 @@ START_TEST(dead_worker_replaced)
 }
 END_TEST
 
+/* a worker that cannot set up its fds (the parent is at RLIMIT_NOFILE) was not started: no
+ * WORKER_CRASH for the message to be charged with, and with fds again the next one starts */
+START_TEST(out_of_fds_is_not_started)
+{
+        _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
+        _cleanup_free_ char *buf = NULL;
+        struct rlimit saved, low;
+        struct dt_error err;
+        size_t len;
+        int lowest, r;
+
+        buf = tierpod(&len);
+        ck_assert_int_eq(dt_worker_new(NULL, &w), 0);
+        ck_assert_int_eq(parse_tierpod(w, "warm", &dt_limits_default, &err), 0);   /* set-up done once */
+        assert_clean_stop(w);
+        lowest = dup(0);
+        ck_assert_int_ge(lowest, 0);
+        close(lowest);
+        ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+        low = saved;
+        low.rlim_cur = (rlim_t) lowest + 2;     /* the socket pair fits, the worker's own fds not */
+        if (setrlimit(RLIMIT_NOFILE, &low) < 0)
+                return;                         /* valgrind keeps this limit to itself */
+        dt_error_clear(&err);
+        r = dt_worker_parse(w, buf, len, "nofds", &dt_limits_default, NULL, NULL, &err);
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
+        ck_assert_int_eq(r, -EMFILE);
+        ck_assert_str_eq(err.reason, DT_WORKER_R_NOT_STARTED);
+        ck_assert_msg(strncmp(err.message, "cannot start the worker: ", 25) == 0, "%s", err.message);
+        ck_assert_int_eq(dt_worker_pid(w), 0);
+        assert_no_child();
+        ck_assert_int_eq(parse_tierpod(w, "again", &dt_limits_default, &err), 0);
+        assert_clean_stop(w);
+}
+END_TEST
+
 /* ---- hygiene: retired after so many messages, so much growth, so much CPU ---- */
 
 START_TEST(retires_after_max_messages)
@@ -851,6 +888,7 @@ int main(void) {
         tcase_add_test(tc, one_worker_many_messages);
         tcase_add_test(tc, limits_follow_each_message);
         tcase_add_test(tc, dead_worker_replaced);
+        tcase_add_test(tc, out_of_fds_is_not_started);
         tcase_add_test(tc, retires_after_max_messages);
         tcase_add_loop_test(tc, retires_on_growth, 0, 2);
         tcase_add_test(tc, cpu_limit_rearmed_per_message);
