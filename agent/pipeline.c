@@ -1,7 +1,9 @@
 /* pipeline.c - one Maildir message from file to stored, emitted and moved
  *
  * For each message: read it safely (maildir.c), classify and parse it in the pipeline's worker
- * process (worker.c, kept from message to message), and record what it held inside a
+ * process (worker.c, kept from message to message; when the caller names the next message,
+ * that one is read and handed to the worker before this one's results are stored, so parse
+ * and store overlap on two cores), and record what it held inside a
  * savepoint of the batch's transaction; events go out before the commit and the files move
  * after it, so a crash anywhere means the messages of the open batch are processed again with
  * the same event ids. A batch (up to 64 messages or 200 ms) shares one commit, so one fsync.
@@ -47,6 +49,17 @@ static uint64_t mono_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
+/* the message after the current one, read and handed to the worker before the current one's
+ * results are stored, so that its parse overlaps that work (dt_pipeline_process_ahead) */
+struct ahead {
+        char *name;                     /* NULL: none */
+        enum dt_md_sub sub;
+        char *buf;
+        size_t len;
+        char path[4096];                /* the worker's source name, as struct job's */
+        char sender_auth[DT_AUTHRES_MAX];
+};
+
 /* a file to move once its batch has committed */
 struct pending {
         char *name;
@@ -69,6 +82,7 @@ struct dt_pipeline {
         uint64_t batch_start;           /* CLOCK_MONOTONIC usec of the batch's first message */
         struct dt_error deferred;       /* why the last message was deferred */
         struct dt_rollup *rollup;       /* failure-report events under a flood */
+        struct ahead ahead;
 };
 
 /* one message being processed */
@@ -512,6 +526,58 @@ static bool unreadable(int read_error) {
         return read_error == -EACCES || read_error == -EPERM || read_error == -EIO;
 }
 
+/* message_path - ROOT/new/NAME or ROOT/cur/NAME into buf (NAME alone when too long) */
+static void message_path(const struct dt_pipeline *p, enum dt_md_sub sub, const char *name,
+                         char *buf, size_t cap) {
+        int n = snprintf(buf, cap, "%s/%s/%s", dt_maildir_root(p->md), sub == DT_MD_NEW ? "new" : "cur",
+                         name);
+
+        if (n < 0 || (size_t) n >= cap)
+                (void) snprintf(buf, cap, "%s", name);
+}
+
+/* drop_ahead - forget the message read ahead (the worker too) */
+static void drop_ahead(struct dt_pipeline *p) {
+        if (!p->ahead.name)
+                return;
+        dt_worker_drop_ahead(p->worker);
+        free(p->ahead.name);
+        free(p->ahead.buf);
+        p->ahead.name = p->ahead.buf = NULL;
+}
+
+/* read_ahead - read sub/name for the worker to parse next; anything unusual (done already, gone,
+ * unreadable, out of memory) is left to its own turn, which looks again */
+static void read_ahead(struct dt_pipeline *p, enum dt_md_sub sub, const char *name) {
+        struct ahead *a = &p->ahead;
+        struct dt_error err;
+        char outcome[32];
+        int r;
+
+        if (a->name && a->sub == sub && strcmp(a->name, name) == 0)
+                return;                 /* read already (this message is being retried) */
+        drop_ahead(p);
+        r = dt_store_message_get(p->store, name, outcome, sizeof outcome, NULL);
+        if (r != 0 && !(r > 0 && !outcome[0]))
+                return;
+        dt_error_clear(&err);
+        if (dt_maildir_read(p->md, sub, name, p->cfg->limits.message_bytes, &a->buf, &a->len, &err) < 0)
+                return;
+        (void) snprintf(a->sender_auth, sizeof a->sender_auth, "%s", DT_AUTHRES_UNKNOWN);
+        a->name = strdup(name);
+        if (!a->name || dt_authres_verdict(a->buf, a->len, &p->cfg->limits,
+                                           (const char *const *) p->cfg->trusted_authserv_ids,
+                                           p->cfg->n_trusted_authserv_ids, a->sender_auth) < 0) {
+                free(a->name);
+                free(a->buf);
+                a->name = a->buf = NULL;
+                return;
+        }
+        a->sub = sub;
+        message_path(p, sub, name, a->path, sizeof a->path);
+        dt_faultpoint("after-read");
+}
+
 /* run_one - parse and record one message inside its savepoint; <0 only for a failure of the
  * run, DT_PIPELINE_DEFERRED when the worker failed and the message waits for another attempt */
 static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, const char *buf,
@@ -525,8 +591,10 @@ static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, con
         r = dt_store_savepoint(p->store);
         if (r < 0)
                 return r;
+        const struct dt_worker_msg next = { p->ahead.buf, p->ahead.len, p->ahead.path };
         r = read_error < 0 ? read_error :
-            dt_worker_parse(p->worker, buf, len, j->path, &p->cfg->limits, &sink, j, err);
+            dt_worker_parse_ahead(p->worker, buf, len, j->path, p->ahead.name ? &next : NULL,
+                                  &p->cfg->limits, &sink, j, err);
         if (j->fatal < 0) {
                 dt_store_rollback_to(p->store);
                 return j->fatal;
@@ -584,38 +652,47 @@ static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, con
         return r < 0 ? r : queue_move(p, sub, j->name, false);
 }
 
-int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *name) {
+int dt_pipeline_process_ahead(struct dt_pipeline *p, enum dt_md_sub sub, const char *name,
+                              const char *next) {
         _cleanup_free_ char *buf = NULL;
         struct job j = { .p = p, .name = name, .sender_auth = DT_AUTHRES_UNKNOWN };
         char outcome[32];
         struct dt_error err;
         size_t len = 0;
-        int r, k, n;
+        int r, k;
 
-        n = snprintf(j.path, sizeof j.path, "%s/%s/%s", dt_maildir_root(p->md),
-                     sub == DT_MD_NEW ? "new" : "cur", name);
-        if (n < 0 || (size_t) n >= sizeof j.path)
-                (void) snprintf(j.path, sizeof j.path, "%s", name);
-
+        message_path(p, sub, name, j.path, sizeof j.path);
         r = dt_store_message_get(p->store, name, outcome, sizeof outcome, NULL);
         if (r < 0)
                 return r;
         if (r > 0 && outcome[0])
                 return finish_seen(p, sub, name, outcome);
         dt_error_clear(&err);
-        r = dt_maildir_read(p->md, sub, name, p->cfg->limits.message_bytes, &buf, &len, &err);
-        if (r == -ENOENT) {
-                p->stats.vanished++;
-                return 0;
+        if (p->ahead.name && p->ahead.sub == sub && strcmp(p->ahead.name, name) == 0) {
+                /* read last time, and maybe parsed by now */
+                buf = TAKE_PTR(p->ahead.buf);
+                len = p->ahead.len;
+                memcpy(j.sender_auth, p->ahead.sender_auth, sizeof j.sender_auth);
+                p->ahead.name = mfree(p->ahead.name);
+                r = 0;
+        } else {
+                drop_ahead(p);
+                r = dt_maildir_read(p->md, sub, name, p->cfg->limits.message_bytes, &buf, &len, &err);
+                if (r == -ENOENT) {
+                        p->stats.vanished++;
+                        return 0;
+                }
+                if (r < 0 && dt_maildir_error_is_transient(r))
+                        return r;
+                k = r < 0 ? 0 : dt_authres_verdict(buf, len, &p->cfg->limits,
+                                                   (const char *const *) p->cfg->trusted_authserv_ids,
+                                                   p->cfg->n_trusted_authserv_ids, j.sender_auth);
+                if (k < 0)
+                        return k;
+                dt_faultpoint("after-read");
         }
-        if (r < 0 && dt_maildir_error_is_transient(r))
-                return r;
-        k = r < 0 ? 0 : dt_authres_verdict(buf, len, &p->cfg->limits,
-                                           (const char *const *) p->cfg->trusted_authserv_ids,
-                                           p->cfg->n_trusted_authserv_ids, j.sender_auth);
-        if (k < 0)
-                return k;
-        dt_faultpoint("after-read");
+        if (next && strcmp(next, name) != 0)
+                read_ahead(p, sub, next);
 
         if (!dt_store_in_transaction(p->store)) {
                 k = dt_store_begin(p->store);
@@ -661,6 +738,10 @@ int dt_pipeline_new(const struct dt_config *cfg, struct dt_store *store, struct 
         return 0;
 }
 
+int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *name) {
+        return dt_pipeline_process_ahead(p, sub, name, NULL);
+}
+
 const struct dt_pipeline_stats *dt_pipeline_stats(const struct dt_pipeline *p) {
         return &p->stats;
 }
@@ -682,6 +763,7 @@ struct dt_pipeline *dt_pipeline_free(struct dt_pipeline *p) {
         dt_store_rollback(p->store);
         for (i = 0; i < p->n_pending; i++)
                 free(p->pending[i].name);
+        drop_ahead(p);
         (void) dt_rollup_emit(p->rollup, p->em, mono_usec(), true);    /* the last window */
         dt_rollup_free(p->rollup);
         dt_worker_free(p->worker);
