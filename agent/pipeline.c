@@ -77,6 +77,8 @@ struct dt_pipeline {
         struct dt_detect *det;          /* NULL: no detection (tests) */
         struct dt_worker *worker;       /* parses message after message */
         struct dt_pipeline_stats stats;
+        struct dt_pipeline_stats batch; /* the open batch's stored, duplicate and rejected
+                                         * counts: into stats when it commits */
         struct pending pending[PIPELINE_BATCH_MAX];
         size_t n_pending;
         uint64_t batch_start;           /* CLOCK_MONOTONIC usec of the batch's first message */
@@ -99,6 +101,8 @@ struct job {
         bool dup;                       /* already stored: its records are read, not stored */
         int64_t rowid;
         uint64_t pass, fail, own, idx;
+        struct dt_pipeline_stats counts; /* this message's: into the batch's when its savepoint
+                                          * is released, dropped when it is rolled back */
         char seed[1024];
         char sender_auth[DT_AUTHRES_MAX];       /* the local A-R verdict on the message */
 };
@@ -213,7 +217,7 @@ static int on_aggregate_end(void *userdata, const struct dt_worker_report *fin) 
 
         if (j->dup) {
                 j->outcome = DT_STORE_DUPLICATE;
-                p->stats.duplicate++;
+                j->counts.duplicate++;
                 return 0;
         }
         r = dt_store_aggregate_end(p->store, j->rowid, fin->record_count, fin->message_count, j->pass,
@@ -247,7 +251,7 @@ static int on_aggregate_end(void *userdata, const struct dt_worker_report *fin) 
         if (r < 0)
                 return j->fatal = r;
         j->outcome = DT_STORE_AGGREGATE;
-        p->stats.aggregate++;
+        j->counts.aggregate++;
         return 0;
 }
 
@@ -337,7 +341,7 @@ static int trace(struct job *j, const struct dt_failure *f, const char *domain, 
         r = emit_attribution(j, a, domain, seed);
         if (r < 0)
                 return j->fatal = r;
-        j->p->stats.attributed++;
+        j->counts.attributed++;
         return 0;
 }
 
@@ -363,7 +367,7 @@ static int on_failure(void *userdata, const struct dt_failure *f, const char *ke
                 return j->fatal = r;
         if (r == 1) {
                 j->outcome = DT_STORE_DUPLICATE;
-                p->stats.duplicate++;
+                j->counts.duplicate++;
                 return 0;
         }
         if (p->det) {
@@ -409,7 +413,7 @@ static int on_failure(void *userdata, const struct dt_failure *f, const char *ke
         if (r < 0)
                 return r;
         j->outcome = DT_STORE_FAILURE;
-        p->stats.failure++;
+        j->counts.failure++;
         return 0;
 }
 
@@ -439,8 +443,17 @@ static int reject(struct job *j, const struct dt_error *e) {
         r = dt_store_message_done(p->store, j->name, DT_STORE_REJECTED, reason);
         if (r < 0)
                 return r;
-        p->stats.rejected++;
+        j->counts.rejected++;
         return 0;
+}
+
+/* add_counts - the stored, duplicate and rejected counts of from into to */
+static void add_counts(struct dt_pipeline_stats *to, const struct dt_pipeline_stats *from) {
+        to->aggregate += from->aggregate;
+        to->failure += from->failure;
+        to->attributed += from->attributed;
+        to->duplicate += from->duplicate;
+        to->rejected += from->rejected;
 }
 
 /* queue_move - remember what to do with the file once the batch commits */
@@ -466,12 +479,18 @@ int dt_pipeline_flush(struct dt_pipeline *p) {
         int r = 0, k;
 
         if (dt_store_in_transaction(p->store)) {
-                r = dt_store_commit(p->store);
+                r = dt_faultpoint_fail("commit");
+                if (r >= 0)
+                        r = dt_store_commit(p->store);
                 if (r < 0) {
-                        /* nothing of the batch is stored: its files stay in new/ for a retry */
+                        /* nothing of the batch is stored: its files stay in new/ for a retry,
+                         * which counts them then */
                         dt_store_rollback(p->store);
+                        p->batch = (struct dt_pipeline_stats) { 0 };
                         goto out;
                 }
+                add_counts(&p->stats, &p->batch);
+                p->batch = (struct dt_pipeline_stats) { 0 };
                 dt_faultpoint("after-commit");
         }
         for (i = 0; i < p->n_pending; i++) {
@@ -524,6 +543,22 @@ static bool worker_fault(const struct dt_error *e) {
  * fixed, a disk error retried), so it is counted and retried like a worker fault */
 static bool unreadable(int read_error) {
         return read_error == -EACCES || read_error == -EPERM || read_error == -EIO;
+}
+
+/* rollback_to - drop what the message stored since its savepoint, and its counts */
+static void rollback_to(struct job *j) {
+        dt_store_rollback_to(j->p->store);
+        j->counts = (struct dt_pipeline_stats) { 0 };
+}
+
+/* release - keep what the message stored in the batch, and count it with the batch */
+static int release(struct job *j) {
+        int r = dt_store_release(j->p->store);
+
+        if (r < 0)
+                return r;
+        add_counts(&j->p->batch, &j->counts);
+        return 0;
 }
 
 /* message_path - ROOT/new/NAME or ROOT/cur/NAME into buf (NAME alone when too long) */
@@ -596,11 +631,11 @@ static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, con
             dt_worker_parse_ahead(p->worker, buf, len, j->path, p->ahead.name ? &next : NULL,
                                   &p->cfg->limits, &sink, j, err);
         if (j->fatal < 0) {
-                dt_store_rollback_to(p->store);
+                rollback_to(j);
                 return j->fatal;
         }
         if (r < 0 && err->reason && strcmp(err->reason, DT_WORKER_R_NOT_STARTED) == 0) {
-                dt_store_rollback_to(p->store);
+                rollback_to(j);
                 return r;               /* no worker could be started (fork, pipe): retry later */
         }
         if (r < 0 && (worker_fault(err) || unreadable(read_error))) {
@@ -608,7 +643,7 @@ static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, con
                 int k;
 
                 /* nothing the worker sent is kept; the attempt is counted in the batch */
-                dt_store_rollback_to(p->store);
+                rollback_to(j);
                 k = dt_store_message_attempt(p->store, j->name, &j->attempts);
                 if (k < 0)
                         return k;
@@ -624,31 +659,31 @@ static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, con
                 if (k >= 0)
                         k = reject(j, err);
                 if (k < 0) {
-                        dt_store_rollback_to(p->store);
+                        rollback_to(j);
                         return k;
                 }
-                k = dt_store_release(p->store);
+                k = release(j);
                 return k < 0 ? k : queue_move(p, sub, j->name, true);
         }
         if (r < 0) {
                 /* the input was unusable: drop whatever the report stored before it broke */
-                dt_store_rollback_to(p->store);
+                rollback_to(j);
                 r = dt_store_savepoint(p->store);
                 if (r >= 0)
                         r = reject(j, err);
                 if (r < 0) {
-                        dt_store_rollback_to(p->store);
+                        rollback_to(j);
                         return r;
                 }
-                r = dt_store_release(p->store);
+                r = release(j);
                 return r < 0 ? r : queue_move(p, sub, j->name, true);
         }
         r = dt_store_message_done(p->store, j->name, j->outcome ? j->outcome : DT_STORE_DUPLICATE, NULL);
         if (r < 0) {
-                dt_store_rollback_to(p->store);
+                rollback_to(j);
                 return r;
         }
-        r = dt_store_release(p->store);
+        r = release(j);
         return r < 0 ? r : queue_move(p, sub, j->name, false);
 }
 

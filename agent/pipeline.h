@@ -19,6 +19,9 @@
 #include "correlate/attribute.h"
 #include "correlate/index.h"
 
+/* aggregate, failure, attributed, duplicate and rejected count messages whose batch committed
+ * (a batch rolled back is counted when its messages are processed again); the rest count as
+ * they happen */
 struct dt_pipeline_stats {
         uint64_t aggregate;     /* aggregate reports stored */
         uint64_t failure;       /* failure reports stored */
