@@ -697,14 +697,10 @@ int dt_pipeline_process_ahead(struct dt_pipeline *p, enum dt_md_sub sub, const c
         int r, k;
 
         message_path(p, sub, name, j.path, sizeof j.path);
-        r = dt_store_message_get(p->store, name, outcome, sizeof outcome, NULL);
-        if (r < 0)
-                return r;
-        if (r > 0 && outcome[0])
-                return finish_seen(p, sub, name, outcome);
         dt_error_clear(&err);
         if (p->ahead.name && p->ahead.sub == sub && strcmp(p->ahead.name, name) == 0) {
-                /* read last time, and maybe parsed by now */
+                /* read last time, and maybe parsed by now; read_ahead found no outcome for it
+                 * in the store, and only its own turn records one */
                 buf = TAKE_PTR(p->ahead.buf);
                 len = p->ahead.len;
                 memcpy(j.sender_auth, p->ahead.sender_auth, sizeof j.sender_auth);
@@ -712,6 +708,11 @@ int dt_pipeline_process_ahead(struct dt_pipeline *p, enum dt_md_sub sub, const c
                 r = 0;
         } else {
                 drop_ahead(p);
+                r = dt_store_message_get(p->store, name, outcome, sizeof outcome, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0 && outcome[0])
+                        return finish_seen(p, sub, name, outcome);
                 r = dt_maildir_read(p->md, sub, name, p->cfg->limits.message_bytes, &buf, &len, &err);
                 if (r == -ENOENT) {
                         p->stats.vanished++;
