@@ -593,8 +593,8 @@ static void read_ahead(struct dt_pipeline *p, enum dt_md_sub sub, const char *na
                 return;                 /* read already (this message is being retried) */
         drop_ahead(p);
         r = dt_store_message_get(p->store, name, outcome, sizeof outcome, NULL);
-        if (r != 0 && !(r > 0 && !outcome[0]))
-                return;
+        if (r < 0 || (r > 0 && outcome[0]))
+                return;                 /* done already (finish_seen's case), or no store */
         dt_error_clear(&err);
         if (dt_maildir_read(p->md, sub, name, p->cfg->limits.message_bytes, &a->buf, &a->len, &err) < 0)
                 return;
