@@ -43,7 +43,8 @@ static int process_all(struct dt_runtime *rt, enum dt_md_sub sub, char **names, 
                 unsigned backoff = 1, waited = 0;
                 int r;
 
-                while ((r = dt_pipeline_process(rt->pipe, sub, names[i])) < 0) {
+                while ((r = dt_pipeline_process_ahead(rt->pipe, sub, names[i],
+                                                      i + 1 < n ? names[i + 1] : NULL)) < 0) {
                         if (waited == 0)
                                 fprintf(stderr, "dmarctrace: cannot process '%s' now: %s; retrying\n",
                                         names[i], strerror(-r));

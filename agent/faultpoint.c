@@ -1,4 +1,6 @@
-/* faultpoint.c - DT_KILLPOINT: SIGKILL at a named step, for crash tests (see faultpoint.h) */
+/* faultpoint.c - DT_KILLPOINT and DT_FAILPOINT: SIGKILL, or an error, at a named step, for
+ * crash and failure tests (see faultpoint.h) */
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -8,38 +10,54 @@
 
 #define POINT_NAME_MAX 32
 
-static bool loaded;
-static char point[POINT_NAME_MAX];     /* "" when no kill point is set */
-static unsigned long remaining;         /* passes left before the kill */
+/* one variable's setting: the point it names and the passes left before it fires */
+struct point {
+        const char *var;
+        bool loaded;
+        char name[POINT_NAME_MAX];      /* "" when the variable sets no point */
+        unsigned long remaining;
+};
 
-/* load - parse DT_KILLPOINT once; a malformed value sets no kill point */
-static void load(void) {
-        const char *v = getenv("DT_KILLPOINT"), *colon;
+static struct point kill_point = { .var = "DT_KILLPOINT" };
+static struct point fail_point = { .var = "DT_FAILPOINT" };
+
+/* load - parse pt's variable once; a malformed value sets no point */
+static void load(struct point *pt) {
+        const char *v = getenv(pt->var), *colon;
         size_t len;
         char *end;
 
-        loaded = true;
+        pt->loaded = true;
         if (!v || !*v)
                 return;
         colon = strchr(v, ':');
         len = colon ? (size_t) (colon - v) : strlen(v);
-        if (len == 0 || len >= sizeof point)
+        if (len == 0 || len >= sizeof pt->name)
                 return;
-        remaining = 1;
+        pt->remaining = 1;
         if (colon) {
-                remaining = strtoul(colon + 1, &end, 10);
-                if (*end || remaining == 0)
+                pt->remaining = strtoul(colon + 1, &end, 10);
+                if (*end || pt->remaining == 0)
                         return;
         }
-        memcpy(point, v, len);
-        point[len] = '\0';
+        memcpy(pt->name, v, len);
+        pt->name[len] = '\0';
+}
+
+/* fires - this pass through name is the one pt selects */
+static bool fires(struct point *pt, const char *name) {
+        if (!pt->loaded)
+                load(pt);
+        if (!pt->name[0] || strcmp(pt->name, name) != 0)
+                return false;
+        return --pt->remaining == 0;
 }
 
 void dt_faultpoint(const char *name) {
-        if (!loaded)
-                load();
-        if (!point[0] || strcmp(point, name) != 0)
-                return;
-        if (--remaining == 0)
+        if (fires(&kill_point, name))
                 (void) raise(SIGKILL);
+}
+
+int dt_faultpoint_fail(const char *name) {
+        return fires(&fail_point, name) ? -EIO : 0;
 }

@@ -1,7 +1,9 @@
 /* pipeline.c - one Maildir message from file to stored, emitted and moved
  *
  * For each message: read it safely (maildir.c), classify and parse it in the pipeline's worker
- * process (worker.c, kept from message to message), and record what it held inside a
+ * process (worker.c, kept from message to message; when the caller names the next message,
+ * that one is read and handed to the worker before this one's results are stored, so parse
+ * and store overlap on two cores), and record what it held inside a
  * savepoint of the batch's transaction; events go out before the commit and the files move
  * after it, so a crash anywhere means the messages of the open batch are processed again with
  * the same event ids. A batch (up to 64 messages or 200 ms) shares one commit, so one fsync.
@@ -47,6 +49,17 @@ static uint64_t mono_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
+/* the message after the current one, read and handed to the worker before the current one's
+ * results are stored, so that its parse overlaps that work (dt_pipeline_process_ahead) */
+struct ahead {
+        char *name;                     /* NULL: none */
+        enum dt_md_sub sub;
+        char *buf;
+        size_t len;
+        char path[4096];                /* the worker's source name, as struct job's */
+        char sender_auth[DT_AUTHRES_MAX];
+};
+
 /* a file to move once its batch has committed */
 struct pending {
         char *name;
@@ -64,11 +77,14 @@ struct dt_pipeline {
         struct dt_detect *det;          /* NULL: no detection (tests) */
         struct dt_worker *worker;       /* parses message after message */
         struct dt_pipeline_stats stats;
+        struct dt_pipeline_stats batch; /* the open batch's stored, duplicate and rejected
+                                         * counts: into stats when it commits */
         struct pending pending[PIPELINE_BATCH_MAX];
         size_t n_pending;
         uint64_t batch_start;           /* CLOCK_MONOTONIC usec of the batch's first message */
         struct dt_error deferred;       /* why the last message was deferred */
         struct dt_rollup *rollup;       /* failure-report events under a flood */
+        struct ahead ahead;
 };
 
 /* one message being processed */
@@ -85,6 +101,8 @@ struct job {
         bool dup;                       /* already stored: its records are read, not stored */
         int64_t rowid;
         uint64_t pass, fail, own, idx;
+        struct dt_pipeline_stats counts; /* this message's: into the batch's when its savepoint
+                                          * is released, dropped when it is rolled back */
         char seed[1024];
         char sender_auth[DT_AUTHRES_MAX];       /* the local A-R verdict on the message */
 };
@@ -199,7 +217,7 @@ static int on_aggregate_end(void *userdata, const struct dt_worker_report *fin) 
 
         if (j->dup) {
                 j->outcome = DT_STORE_DUPLICATE;
-                p->stats.duplicate++;
+                j->counts.duplicate++;
                 return 0;
         }
         r = dt_store_aggregate_end(p->store, j->rowid, fin->record_count, fin->message_count, j->pass,
@@ -233,7 +251,7 @@ static int on_aggregate_end(void *userdata, const struct dt_worker_report *fin) 
         if (r < 0)
                 return j->fatal = r;
         j->outcome = DT_STORE_AGGREGATE;
-        p->stats.aggregate++;
+        j->counts.aggregate++;
         return 0;
 }
 
@@ -323,7 +341,7 @@ static int trace(struct job *j, const struct dt_failure *f, const char *domain, 
         r = emit_attribution(j, a, domain, seed);
         if (r < 0)
                 return j->fatal = r;
-        j->p->stats.attributed++;
+        j->counts.attributed++;
         return 0;
 }
 
@@ -349,7 +367,7 @@ static int on_failure(void *userdata, const struct dt_failure *f, const char *ke
                 return j->fatal = r;
         if (r == 1) {
                 j->outcome = DT_STORE_DUPLICATE;
-                p->stats.duplicate++;
+                j->counts.duplicate++;
                 return 0;
         }
         if (p->det) {
@@ -395,7 +413,7 @@ static int on_failure(void *userdata, const struct dt_failure *f, const char *ke
         if (r < 0)
                 return r;
         j->outcome = DT_STORE_FAILURE;
-        p->stats.failure++;
+        j->counts.failure++;
         return 0;
 }
 
@@ -425,8 +443,17 @@ static int reject(struct job *j, const struct dt_error *e) {
         r = dt_store_message_done(p->store, j->name, DT_STORE_REJECTED, reason);
         if (r < 0)
                 return r;
-        p->stats.rejected++;
+        j->counts.rejected++;
         return 0;
+}
+
+/* add_counts - the stored, duplicate and rejected counts of from into to */
+static void add_counts(struct dt_pipeline_stats *to, const struct dt_pipeline_stats *from) {
+        to->aggregate += from->aggregate;
+        to->failure += from->failure;
+        to->attributed += from->attributed;
+        to->duplicate += from->duplicate;
+        to->rejected += from->rejected;
 }
 
 /* queue_move - remember what to do with the file once the batch commits */
@@ -452,12 +479,18 @@ int dt_pipeline_flush(struct dt_pipeline *p) {
         int r = 0, k;
 
         if (dt_store_in_transaction(p->store)) {
-                r = dt_store_commit(p->store);
+                r = dt_faultpoint_fail("commit");
+                if (r >= 0)
+                        r = dt_store_commit(p->store);
                 if (r < 0) {
-                        /* nothing of the batch is stored: its files stay in new/ for a retry */
+                        /* nothing of the batch is stored: its files stay in new/ for a retry,
+                         * which counts them then */
                         dt_store_rollback(p->store);
+                        p->batch = (struct dt_pipeline_stats) { 0 };
                         goto out;
                 }
+                add_counts(&p->stats, &p->batch);
+                p->batch = (struct dt_pipeline_stats) { 0 };
                 dt_faultpoint("after-commit");
         }
         for (i = 0; i < p->n_pending; i++) {
@@ -512,6 +545,74 @@ static bool unreadable(int read_error) {
         return read_error == -EACCES || read_error == -EPERM || read_error == -EIO;
 }
 
+/* rollback_to - drop what the message stored since its savepoint, and its counts */
+static void rollback_to(struct job *j) {
+        dt_store_rollback_to(j->p->store);
+        j->counts = (struct dt_pipeline_stats) { 0 };
+}
+
+/* release - keep what the message stored in the batch, and count it with the batch */
+static int release(struct job *j) {
+        int r = dt_store_release(j->p->store);
+
+        if (r < 0)
+                return r;
+        add_counts(&j->p->batch, &j->counts);
+        return 0;
+}
+
+/* message_path - ROOT/new/NAME or ROOT/cur/NAME into buf (NAME alone when too long) */
+static void message_path(const struct dt_pipeline *p, enum dt_md_sub sub, const char *name,
+                         char *buf, size_t cap) {
+        int n = snprintf(buf, cap, "%s/%s/%s", dt_maildir_root(p->md), sub == DT_MD_NEW ? "new" : "cur",
+                         name);
+
+        if (n < 0 || (size_t) n >= cap)
+                (void) snprintf(buf, cap, "%s", name);
+}
+
+/* drop_ahead - forget the message read ahead (the worker too) */
+static void drop_ahead(struct dt_pipeline *p) {
+        if (!p->ahead.name)
+                return;
+        dt_worker_drop_ahead(p->worker);
+        free(p->ahead.name);
+        free(p->ahead.buf);
+        p->ahead.name = p->ahead.buf = NULL;
+}
+
+/* read_ahead - read sub/name for the worker to parse next; anything unusual (done already, gone,
+ * unreadable, out of memory) is left to its own turn, which looks again */
+static void read_ahead(struct dt_pipeline *p, enum dt_md_sub sub, const char *name) {
+        struct ahead *a = &p->ahead;
+        struct dt_error err;
+        char outcome[32];
+        int r;
+
+        if (a->name && a->sub == sub && strcmp(a->name, name) == 0)
+                return;                 /* read already (this message is being retried) */
+        drop_ahead(p);
+        r = dt_store_message_get(p->store, name, outcome, sizeof outcome, NULL);
+        if (r < 0 || (r > 0 && outcome[0]))
+                return;                 /* done already (finish_seen's case), or no store */
+        dt_error_clear(&err);
+        if (dt_maildir_read(p->md, sub, name, p->cfg->limits.message_bytes, &a->buf, &a->len, &err) < 0)
+                return;
+        (void) snprintf(a->sender_auth, sizeof a->sender_auth, "%s", DT_AUTHRES_UNKNOWN);
+        a->name = strdup(name);
+        if (!a->name || dt_authres_verdict(a->buf, a->len, &p->cfg->limits,
+                                           (const char *const *) p->cfg->trusted_authserv_ids,
+                                           p->cfg->n_trusted_authserv_ids, a->sender_auth) < 0) {
+                free(a->name);
+                free(a->buf);
+                a->name = a->buf = NULL;
+                return;
+        }
+        a->sub = sub;
+        message_path(p, sub, name, a->path, sizeof a->path);
+        dt_faultpoint("after-read");
+}
+
 /* run_one - parse and record one message inside its savepoint; <0 only for a failure of the
  * run, DT_PIPELINE_DEFERRED when the worker failed and the message waits for another attempt */
 static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, const char *buf,
@@ -525,14 +626,16 @@ static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, con
         r = dt_store_savepoint(p->store);
         if (r < 0)
                 return r;
+        const struct dt_worker_msg next = { p->ahead.buf, p->ahead.len, p->ahead.path };
         r = read_error < 0 ? read_error :
-            dt_worker_parse(p->worker, buf, len, j->path, &p->cfg->limits, &sink, j, err);
+            dt_worker_parse_ahead(p->worker, buf, len, j->path, p->ahead.name ? &next : NULL,
+                                  &p->cfg->limits, &sink, j, err);
         if (j->fatal < 0) {
-                dt_store_rollback_to(p->store);
+                rollback_to(j);
                 return j->fatal;
         }
         if (r < 0 && err->reason && strcmp(err->reason, DT_WORKER_R_NOT_STARTED) == 0) {
-                dt_store_rollback_to(p->store);
+                rollback_to(j);
                 return r;               /* no worker could be started (fork, pipe): retry later */
         }
         if (r < 0 && (worker_fault(err) || unreadable(read_error))) {
@@ -540,7 +643,7 @@ static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, con
                 int k;
 
                 /* nothing the worker sent is kept; the attempt is counted in the batch */
-                dt_store_rollback_to(p->store);
+                rollback_to(j);
                 k = dt_store_message_attempt(p->store, j->name, &j->attempts);
                 if (k < 0)
                         return k;
@@ -556,66 +659,76 @@ static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, con
                 if (k >= 0)
                         k = reject(j, err);
                 if (k < 0) {
-                        dt_store_rollback_to(p->store);
+                        rollback_to(j);
                         return k;
                 }
-                k = dt_store_release(p->store);
+                k = release(j);
                 return k < 0 ? k : queue_move(p, sub, j->name, true);
         }
         if (r < 0) {
                 /* the input was unusable: drop whatever the report stored before it broke */
-                dt_store_rollback_to(p->store);
+                rollback_to(j);
                 r = dt_store_savepoint(p->store);
                 if (r >= 0)
                         r = reject(j, err);
                 if (r < 0) {
-                        dt_store_rollback_to(p->store);
+                        rollback_to(j);
                         return r;
                 }
-                r = dt_store_release(p->store);
+                r = release(j);
                 return r < 0 ? r : queue_move(p, sub, j->name, true);
         }
         r = dt_store_message_done(p->store, j->name, j->outcome ? j->outcome : DT_STORE_DUPLICATE, NULL);
         if (r < 0) {
-                dt_store_rollback_to(p->store);
+                rollback_to(j);
                 return r;
         }
-        r = dt_store_release(p->store);
+        r = release(j);
         return r < 0 ? r : queue_move(p, sub, j->name, false);
 }
 
-int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *name) {
+int dt_pipeline_process_ahead(struct dt_pipeline *p, enum dt_md_sub sub, const char *name,
+                              const char *next) {
         _cleanup_free_ char *buf = NULL;
         struct job j = { .p = p, .name = name, .sender_auth = DT_AUTHRES_UNKNOWN };
         char outcome[32];
         struct dt_error err;
         size_t len = 0;
-        int r, k, n;
+        int r, k;
 
-        n = snprintf(j.path, sizeof j.path, "%s/%s/%s", dt_maildir_root(p->md),
-                     sub == DT_MD_NEW ? "new" : "cur", name);
-        if (n < 0 || (size_t) n >= sizeof j.path)
-                (void) snprintf(j.path, sizeof j.path, "%s", name);
-
-        r = dt_store_message_get(p->store, name, outcome, sizeof outcome, NULL);
-        if (r < 0)
-                return r;
-        if (r > 0 && outcome[0])
-                return finish_seen(p, sub, name, outcome);
+        message_path(p, sub, name, j.path, sizeof j.path);
         dt_error_clear(&err);
-        r = dt_maildir_read(p->md, sub, name, p->cfg->limits.message_bytes, &buf, &len, &err);
-        if (r == -ENOENT) {
-                p->stats.vanished++;
-                return 0;
+        if (p->ahead.name && p->ahead.sub == sub && strcmp(p->ahead.name, name) == 0) {
+                /* read last time, and maybe parsed by now; read_ahead found no outcome for it
+                 * in the store, and only its own turn records one */
+                buf = TAKE_PTR(p->ahead.buf);
+                len = p->ahead.len;
+                memcpy(j.sender_auth, p->ahead.sender_auth, sizeof j.sender_auth);
+                p->ahead.name = mfree(p->ahead.name);
+                r = 0;
+        } else {
+                drop_ahead(p);
+                r = dt_store_message_get(p->store, name, outcome, sizeof outcome, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0 && outcome[0])
+                        return finish_seen(p, sub, name, outcome);
+                r = dt_maildir_read(p->md, sub, name, p->cfg->limits.message_bytes, &buf, &len, &err);
+                if (r == -ENOENT) {
+                        p->stats.vanished++;
+                        return 0;
+                }
+                if (r < 0 && dt_maildir_error_is_transient(r))
+                        return r;
+                k = r < 0 ? 0 : dt_authres_verdict(buf, len, &p->cfg->limits,
+                                                   (const char *const *) p->cfg->trusted_authserv_ids,
+                                                   p->cfg->n_trusted_authserv_ids, j.sender_auth);
+                if (k < 0)
+                        return k;
+                dt_faultpoint("after-read");
         }
-        if (r < 0 && dt_maildir_error_is_transient(r))
-                return r;
-        k = r < 0 ? 0 : dt_authres_verdict(buf, len, &p->cfg->limits,
-                                           (const char *const *) p->cfg->trusted_authserv_ids,
-                                           p->cfg->n_trusted_authserv_ids, j.sender_auth);
-        if (k < 0)
-                return k;
-        dt_faultpoint("after-read");
+        if (next && strcmp(next, name) != 0)
+                read_ahead(p, sub, next);
 
         if (!dt_store_in_transaction(p->store)) {
                 k = dt_store_begin(p->store);
@@ -661,6 +774,10 @@ int dt_pipeline_new(const struct dt_config *cfg, struct dt_store *store, struct 
         return 0;
 }
 
+int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *name) {
+        return dt_pipeline_process_ahead(p, sub, name, NULL);
+}
+
 const struct dt_pipeline_stats *dt_pipeline_stats(const struct dt_pipeline *p) {
         return &p->stats;
 }
@@ -686,6 +803,7 @@ struct dt_pipeline *dt_pipeline_free(struct dt_pipeline *p) {
         dt_store_rollback(p->store);
         for (i = 0; i < p->n_pending; i++)
                 free(p->pending[i].name);
+        drop_ahead(p);
         (void) dt_rollup_emit(p->rollup, p->em, mono_usec(), true);    /* the last window */
         dt_rollup_free(p->rollup);
         dt_worker_free(p->worker);

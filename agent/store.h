@@ -40,7 +40,7 @@
 #include "report/macro.h"
 
 #define DT_STORE_FILE "state.db"
-#define DT_STORE_SCHEMA_VERSION 1               /* PRAGMA user_version after dt_store_open() */
+#define DT_STORE_SCHEMA_VERSION 2               /* PRAGMA user_version after dt_store_open() */
 #define DT_STORE_SPREAD_DAYS_MAX 31             /* longest date_range spread over its days */
 #define DT_STORE_BUSY_TIMEOUT_MS 5000
 #define DT_STORE_DAY 86400

@@ -11,6 +11,10 @@
  *                ends are the same program) and strings (u32 length, 0xffffffff for NULL, bytes)
  *      reply   = (AGG_BEGIN RECORD* AGG_END | FAILURE)? STATUS
  *
+ * and, once confined and before it reads its first request, the worker writes READY: a worker
+ * that exits before that (out of fds, say, with the parent near RLIMIT_NOFILE) was never
+ * started, which is a failure of the run (DT_WORKER_R_NOT_STARTED), not one of the message.
+ *
  * The message travels over an AF_UNIX stream socketpair, length-prefixed, not in a memfd or a
  * shared mapping: one copy of at most limits.message_bytes costs little next to its parse (the
  * fork it replaces cost far more), the child parses memory that is its own (nothing the parent
@@ -38,8 +42,18 @@
  * checks itself after each message (getrusage: no /proc read per message in the parent) and
  * asks when its peak resident size grew past max_rss_growth since its first message, or when
  * its hard CPU limit is within one message's budget. A worker that would not ask is still
- * bound by the limits the kernel holds. Before a message the socket must be quiet: a worker
- * that died or wrote past its status in between is replaced without charging the message.
+ * bound by the limits the kernel holds. A worker that is to be retired after a message (a
+ * failed parse, its own request) exits right after that STATUS, without reading further.
+ * Before a message the socket must be quiet: a worker that died or wrote past its status in
+ * between is replaced without charging the message.
+ *
+ * One message may be sent ahead (dt_worker_parse_ahead): the parent sends it while it reads
+ * the reply before it (non-blocking, as the socket takes it, so neither side can block the
+ * other), and the worker parses it while the parent's sink stores the first; what the parent
+ * reads past the first STATUS is kept as the start of the next reply. A worker that retires
+ * after the first (on its own, as above, or at max_messages: then nothing is sent ahead) or is
+ * killed never parses it: it is marked unsent and goes to the next worker, uncharged. Whatever
+ * happens while the worker holds it (a crash, a hang) is charged to it, in its own turn.
  *
  * SECURITY: the child runs gmime, libxml2, zlib and libzip on mail from anyone and may be
  * compromised; the parent trusts nothing in the stream it has not checked. Every string is at
@@ -80,6 +94,7 @@ enum {
         W_AGG_END,
         W_FAILURE,
         W_STATUS,
+        W_READY,                        /* once, before the first request: confined and serving */
         _W_MAX,
 };
 
@@ -521,7 +536,7 @@ static int child_confine(int sock, pid_t parent, uint64_t as_limit, uint64_t cpu
         sigemptyset(&all);
         (void) sigprocmask(SIG_SETMASK, &all, NULL);
 
-        fd = fcntl(sock, F_DUPFD, 10);
+        fd = fcntl(sock, F_DUPFD, 4);   /* above 0..3, which it is about to fill */
         nul = open("/dev/null", O_RDWR);
         if (fd < 0 || nul < 0)
                 _exit(8);
@@ -645,11 +660,15 @@ static _Noreturn void child_main(int sock, pid_t parent, uint64_t as_limit, uint
         w.buf = malloc(w.cap);
         if (!w.buf)
                 _exit(5);
+        w_begin(&w, W_READY);
+        w_end(&w);
+        w_flush(&w);
         for (;;) {
                 _cleanup_free_ char *source = NULL, *data = NULL;
                 struct dt_error err;
                 struct req q;
                 const char *hook;
+                bool retire;
                 int r;
 
                 if (!read_all(w.fd, &q, sizeof q)) {
@@ -672,8 +691,18 @@ static _Noreturn void child_main(int sock, pid_t parent, uint64_t as_limit, uint
                         continue;
                 dt_error_clear(&err);
                 r = dt_parse_buffer(data, q.len, source, &q.lim, &sink, &w, &err);
-                w_status(&w, r, &err, worn_out(cpu, growth, &rss_base));
+                retire = worn_out(cpu, growth, &rss_base);
+                w_status(&w, r, &err, retire);
                 w_flush(&w);
+                if (r < 0 || retire) {
+                        /* the parent retires it after this status: leave at once, without
+                         * reading a request it may have sent ahead (it goes to the next worker).
+                         * _exit skips the cleanup, and valgrind checks the worker for leaks */
+                        free(data);
+                        free(source);
+                        free(w.buf);
+                        _exit(0);
+                }
                 if (w.cap > 2 * W_FLUSH_AT) {   /* after a large record, back to the usual size */
                         char *b = realloc(w.buf, 2 * W_FLUSH_AT);
                         if (b) {
@@ -686,6 +715,14 @@ static _Noreturn void child_main(int sock, pid_t parent, uint64_t as_limit, uint
 
 /* ================================ the parent: reading ================================== */
 
+/* a request on its way to the worker: struct req, the source, the message (borrowed) */
+struct outreq {
+        struct req q;
+        char *source;                   /* owned */
+        const void *data;
+        size_t sent;                    /* bytes of the three already on the socket */
+};
+
 struct dt_worker {
         uint64_t as_bytes, max_rss_growth;
         uint32_t timeout_ms, cpu, max_messages;
@@ -693,6 +730,11 @@ struct dt_worker {
         int fd;                         /* our end of its socket, -1 when none */
         uint32_t n_messages;            /* parsed by this worker */
         int unclean;                    /* the first unclean exit of a retired worker */
+        struct outreq ahead;            /* the message to parse next (dt_worker_parse_ahead);
+                                         * ahead.data NULL: none. ahead.sent > 0: (part of) it
+                                         * went to this worker, which may be parsing it */
+        unsigned char *in;              /* bytes read past a status: the start of ahead's reply */
+        size_t in_start, in_end, in_cap;
 };
 
 /* mono_usec - CLOCK_MONOTONIC in microseconds */
@@ -728,6 +770,10 @@ static uint64_t vm_size(void) {
 struct parent {
         int fd;
         int wstatus;
+        struct outreq *next;            /* the request sent after this one, NULL when none: once
+                                         * it is (partly) sent, what follows the status is its
+                                         * reply */
+        struct outreq *pushing;         /* next, while some of it is still to send */
         uint64_t budget;                /* usec the parent may still wait */
         unsigned char *buf;
         size_t start, end, cap;
@@ -764,26 +810,55 @@ static int wait_fd(struct parent *P, short events) {
         return 0;
 }
 
-/* send_all - n bytes to the worker within the budget: 0, -ETIMEDOUT, -errno (-EPIPE: gone) */
-static int send_all(struct parent *P, const void *p, size_t n) {
-        const unsigned char *b = p;
+/* outreq_push - send what the socket takes of o without waiting: 1 all of it is sent, 0 the
+ * socket is full, -errno (-EPIPE: the worker is gone) */
+static int outreq_push(int fd, struct outreq *o) {
+        for (;;) {
+                size_t hl = sizeof o->q, sl = o->q.source_len, off = o->sent, n;
+                const void *b;
+                ssize_t k;
 
-        while (n > 0) {
-                ssize_t k = send(P->fd, b, n, MSG_NOSIGNAL);
-                int r;
-
-                if (k > 0) {
-                        b += k;
-                        n -= (size_t) k;
-                        continue;
+                if (off < hl) {
+                        b = (const char *) &o->q + off;
+                        n = hl - off;
+                } else if (off < hl + sl) {
+                        b = o->source + (off - hl);
+                        n = hl + sl - off;
+                } else if (off < hl + sl + o->q.len) {
+                        b = (const char *) o->data + (off - hl - sl);
+                        n = hl + sl + o->q.len - off;
+                } else {
+                        return 1;
                 }
-                if (k < 0 && errno != EAGAIN && errno != EINTR)
+                k = send(fd, b, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (k > 0)
+                        o->sent += (size_t) k;
+                else if (k < 0 && errno == EAGAIN)
+                        return 0;
+                else if (k < 0 && errno != EINTR)
                         return -errno;
+        }
+}
+
+/* send_request - all of o to the worker within the budget: 0, -ETIMEDOUT, -errno (-EPIPE:
+ * gone) */
+static int send_request(struct parent *P, struct outreq *o) {
+        int r;
+
+        while ((r = outreq_push(P->fd, o)) == 0) {
                 r = wait_fd(P, POLLOUT);
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return r < 0 ? r : 0;
+}
+
+/* push_next - send more of the next request, if any, while the reply before it is read. A
+ * worker that left after its status (retired, or dead) never reads it: stop() marks it unsent,
+ * and it goes to the next worker. */
+static void push_next(struct parent *P) {
+        if (P->pushing && outreq_push(P->fd, P->pushing) != 0)
+                P->pushing = NULL;
 }
 
 /* fill - have at least need bytes buffered: 1 yes, 0 end of file first, -ETIMEDOUT, -errno */
@@ -804,6 +879,7 @@ static int fill(struct parent *P, size_t need) {
                         P->buf = b;
                         P->cap = need + W_IO_CHUNK;
                 }
+                push_next(P);
                 n = read(P->fd, P->buf + P->end, P->cap - P->end);
                 if (n == 0 || (n < 0 && errno == ECONNRESET))   /* reset: it died unread */
                         return 0;
@@ -813,7 +889,7 @@ static int fill(struct parent *P, size_t need) {
                 }
                 if (errno != EAGAIN && errno != EINTR)
                         return -errno;
-                r = wait_fd(P, POLLIN);
+                r = wait_fd(P, P->pushing ? POLLIN | POLLOUT : POLLIN);
                 if (r < 0)
                         return r;
         }
@@ -1449,7 +1525,7 @@ static int pump(struct parent *P, bool *truncated) {
                 shrink(P);
                 if (r < 0)
                         return r;
-                if (P->state == W_STATUS && P->end > P->start) {
+                if (P->state == W_STATUS && P->end > P->start && !(P->next && P->next->sent > 0)) {
                         (void) snprintf(P->why, sizeof P->why, "data after the status");
                         return -EBADMSG;
                 }
@@ -1496,10 +1572,13 @@ static void reap(pid_t pid, int *wstatus, uint64_t *budget, bool kill_now) {
 }
 
 /* stop - end the worker: close its socket (an idle worker then exits on its own) and reap it
- * within budget usec, killing it first when kill_now; returns its wait status */
+ * within budget usec, killing it first when kill_now; returns its wait status. What it was
+ * sent ahead is unsent again, and what it wrote past a status is dropped. */
 static int stop(struct dt_worker *w, bool kill_now, uint64_t budget) {
         int wstatus = 0;
 
+        w->ahead.sent = 0;
+        w->in_start = w->in_end = 0;
         if (w->pid <= 0)
                 return 0;
         close(w->fd);
@@ -1624,7 +1703,43 @@ static void warm_up(void) {
         (void) dt_parse_buffer(arf, sizeof arf - 1, "warm-up", &dt_limits_default, &sink, NULL, &err);
 }
 
-/* spawn - fork a fresh worker; -errno with err filled (DT_WORKER_R_NOT_STARTED) */
+/* await_ready - the fresh worker's READY record, within the timeout: 0, or -errno with err
+ * filled (DT_WORKER_R_NOT_STARTED) after reaping a worker that could not confine itself (out of
+ * fds, say): it failed before any message was sent, so none is charged */
+static int await_ready(struct dt_worker *w, struct dt_error *err) {
+        static const uint32_t ready[2] = { W_READY, 0 };
+        struct parent P = { .fd = w->fd, .budget = (uint64_t) w->timeout_ms * 1000u };
+        char why[96], sig[32];
+        bool ok;
+        int k, wstatus, r;
+
+        k = fill(&P, W_HDR);
+        /* READY fits in any read, and the worker then waits for a request */
+        ok = k > 0 && P.end == W_HDR && memcmp(P.buf, ready, W_HDR) == 0;
+        free(P.buf);
+        if (ok)
+                return 0;
+        wstatus = stop(w, k != 0, P.budget);    /* end of file: it is exiting anyway */
+        r = k < 0 ? k : -ECHILD;
+        if (k < 0)
+                (void) snprintf(why, sizeof why, "%s", strerror(-k));
+        else if (k > 0)
+                (void) snprintf(why, sizeof why, "it did not say it was ready");
+        else if (WIFSIGNALED(wstatus))
+                (void) snprintf(why, sizeof why, "it was killed by %s",
+                                signal_name(WTERMSIG(wstatus), sig, sizeof sig));
+        else {
+                if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 8)
+                        r = -EMFILE;    /* what keeps it from setting up its fds, in practice */
+                (void) snprintf(why, sizeof why, "it exited with status %d%s",
+                                WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1,
+                                exit_text(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1));
+        }
+        return dt_error_set(err, r, DT_WORKER_R_NOT_STARTED, -1, "cannot start the worker: %s", why);
+}
+
+/* spawn - fork a fresh worker and wait until it is ready; -errno with err filled
+ * (DT_WORKER_R_NOT_STARTED) */
 static int spawn(struct dt_worker *w, struct dt_error *err) {
         uint64_t base, as_limit;
         pid_t parent = getpid(), pid;
@@ -1635,7 +1750,8 @@ static int spawn(struct dt_worker *w, struct dt_error *err) {
         as_limit = base > UINT64_MAX - w->as_bytes ? UINT64_MAX : base + w->as_bytes;
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 return dt_error_set(err, -errno, DT_WORKER_R_NOT_STARTED, -1,
-                                    "cannot create the worker's socket: %s", strerror(errno));
+                                    "cannot start the worker: cannot create its socket: %s",
+                                    strerror(errno));
         if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {   /* ours only: the worker blocks */
                 r = -errno;
                 goto fail;
@@ -1651,11 +1767,11 @@ static int spawn(struct dt_worker *w, struct dt_error *err) {
         w->fd = sv[0];
         w->pid = pid;
         w->n_messages = 0;
-        return 0;
+        return await_ready(w, err);
 fail:
         close(sv[0]);
         close(sv[1]);
-        return dt_error_set(err, r, DT_WORKER_R_NOT_STARTED, -1, "cannot start a worker: %s", strerror(-r));
+        return dt_error_set(err, r, DT_WORKER_R_NOT_STARTED, -1, "cannot start the worker: %s", strerror(-r));
 }
 
 /* ensure - a worker ready for a message: the one we have if its socket is quiet (one that
@@ -1670,36 +1786,61 @@ static int ensure(struct dt_worker *w, struct dt_error *err) {
         return w->pid > 0 ? 0 : spawn(w, err);
 }
 
-/* send_request - the message and what the worker needs to parse it */
-static int send_request(struct parent *P, const void *data, size_t len, const char *source,
-                        const struct dt_limits *lim) {
+/* req_init - the request header for a message of len bytes with a source of n bytes */
+static void req_init(struct req *q, size_t len, size_t n, const struct dt_limits *lim) {
+        memset(q, 0, sizeof *q);        /* the padding too: it goes over the socket */
+        q->len = len;
+        q->source_len = (uint32_t) n;
+        q->lim.message_bytes = lim->message_bytes;
+        q->lim.header_bytes = lim->header_bytes;
+        q->lim.header_fields = lim->header_fields;
+        q->lim.mime_depth = lim->mime_depth;
+        q->lim.mime_parts = lim->mime_parts;
+        q->lim.unpacked_bytes = lim->unpacked_bytes;
+        q->lim.unpack_ratio = lim->unpack_ratio;
+        q->lim.ratio_after_bytes = lim->ratio_after_bytes;
+        q->lim.zip_entries = lim->zip_entries;
+        q->lim.xml_depth = lim->xml_depth;
+        q->lim.xml_text_bytes = lim->xml_text_bytes;
+        q->lim.records = lim->records;
+        q->lim.log_line_bytes = lim->log_line_bytes;
+        q->lim.field_bytes = lim->field_bytes;
+}
+
+/* outreq_set - o (its old source freed) for data[0..len) from source under lim; -ENOMEM */
+static int outreq_set(struct outreq *o, const void *data, size_t len, const char *source,
+                      const struct dt_limits *lim) {
+        size_t n = source ? strnlen(source, W_SOURCE_MAX) : 0;
+        char *copy = strndup(source ? source : "", n);
+
+        if (!copy)
+                return -ENOMEM;
+        free(o->source);
+        req_init(&o->q, len, n, lim);
+        o->source = copy;
+        o->data = data;
+        o->sent = 0;
+        return 0;
+}
+
+/* outreq_is - o is the request for these arguments */
+static bool outreq_is(const struct outreq *o, const void *data, size_t len, const char *source,
+                      const struct dt_limits *lim) {
         size_t n = source ? strnlen(source, W_SOURCE_MAX) : 0;
         struct req q;
-        int r;
 
-        memset(&q, 0, sizeof q);        /* the padding too: it goes over the socket */
-        q.len = len;
-        q.source_len = (uint32_t) n;
-        q.lim.message_bytes = lim->message_bytes;
-        q.lim.header_bytes = lim->header_bytes;
-        q.lim.header_fields = lim->header_fields;
-        q.lim.mime_depth = lim->mime_depth;
-        q.lim.mime_parts = lim->mime_parts;
-        q.lim.unpacked_bytes = lim->unpacked_bytes;
-        q.lim.unpack_ratio = lim->unpack_ratio;
-        q.lim.ratio_after_bytes = lim->ratio_after_bytes;
-        q.lim.zip_entries = lim->zip_entries;
-        q.lim.xml_depth = lim->xml_depth;
-        q.lim.xml_text_bytes = lim->xml_text_bytes;
-        q.lim.records = lim->records;
-        q.lim.log_line_bytes = lim->log_line_bytes;
-        q.lim.field_bytes = lim->field_bytes;
-        r = send_all(P, &q, sizeof q);
-        if (r >= 0)
-                r = send_all(P, source, n);
-        if (r >= 0)
-                r = send_all(P, data, len);
-        return r;
+        req_init(&q, len, n, lim);
+        return o->data == data && memcmp(&o->q, &q, sizeof q) == 0 &&
+               memcmp(o->source, source ? source : "", n) == 0;
+}
+
+/* drop_ahead - forget the message queued ahead; a worker that may be parsing it is killed
+ * (its reply would come first), which charges nothing */
+static void drop_ahead(struct dt_worker *w) {
+        if (w->ahead.sent > 0)
+                (void) stop(w, true, 0);
+        free(w->ahead.source);
+        memset(&w->ahead, 0, sizeof w->ahead);
 }
 
 /* retire - stop the worker (see the top of this file), keeping an unclean exit for
@@ -1736,6 +1877,7 @@ pid_t dt_worker_pid(const struct dt_worker *w) {
 int dt_worker_stop(struct dt_worker *w) {
         int wstatus;
 
+        drop_ahead(w);                  /* killed if it was parsing that: nothing to wait for */
         retire(w);
         wstatus = w->unclean;
         w->unclean = 0;
@@ -1746,19 +1888,23 @@ struct dt_worker *dt_worker_free(struct dt_worker *w) {
         if (!w)
                 return NULL;
         (void) dt_worker_stop(w);
+        free(w->in);
         free(w);
         return NULL;
 }
 
-int dt_worker_parse(struct dt_worker *w, const void *data, size_t len, const char *source,
-                    const struct dt_limits *lim, const struct dt_worker_sink *sink, void *userdata,
-                    struct dt_error *err) {
+int dt_worker_parse_ahead(struct dt_worker *w, const void *data, size_t len, const char *source,
+                          const struct dt_worker_msg *next, const struct dt_limits *lim,
+                          const struct dt_worker_sink *sink, void *userdata, struct dt_error *err) {
         static const struct dt_worker_sink no_sink = { 0 };
         struct parent P = { .lim = lim, .sink = sink ? sink : &no_sink, .userdata = userdata };
+        struct outreq cur = { 0 };
         bool truncated = false;
         char sig[32];
         int r;
 
+        if (w->ahead.data && !outreq_is(&w->ahead, data, len, source, lim))
+                drop_ahead(w);          /* the caller changed its mind */
         if (len > lim->message_bytes)   /* what the worker may be sent */
                 return dt_error_set(err, -EFBIG, DT_R_SIZE_LIMIT, (int64_t) lim->message_bytes,
                                     "message of %zu bytes is over limits.message_bytes (%llu)", len,
@@ -1769,18 +1915,43 @@ int dt_worker_parse(struct dt_worker *w, const void *data, size_t len, const cha
         if (P.str_max > (16u << 20))
                 P.str_max = 16u << 20;
         P.budget = (uint64_t) w->timeout_ms * 1000u;
-        r = ensure(w, err);
-        if (r < 0)
-                return r;
+        if (w->ahead.data) {            /* queued last time, maybe sent and parsed already */
+                cur = w->ahead;
+                memset(&w->ahead, 0, sizeof w->ahead);
+        } else if (outreq_set(&cur, data, len, source, lim) < 0) {
+                return dt_error_set(err, -ENOMEM, DT_R_NOMEM, -1, "out of memory");
+        }
+        if (cur.sent == 0) {
+                r = ensure(w, err);
+                if (r < 0) {
+                        free(cur.source);
+                        return r;
+                }
+        }
         P.fd = w->fd;
+        /* the next message goes out as soon as the socket takes it, unless this worker retires
+         * after this one anyway; without memory for it, it is simply sent in its turn */
+        if (next && next->len <= lim->message_bytes &&
+            outreq_set(&w->ahead, next->data, next->len, next->source, lim) == 0 &&
+            w->n_messages + 1 < w->max_messages)
+                P.next = P.pushing = &w->ahead;
+        P.buf = w->in;                  /* what was read past the last status: this reply */
+        P.start = w->in_start;
+        P.end = w->in_end;
+        P.cap = w->in_cap;
+        w->in = NULL;
 
-        r = send_request(&P, data, len, source, lim);
+        r = send_request(&P, &cur);
         if (r == -EPIPE || r == -ECONNRESET)
                 r = 0;                  /* it died: its exit status says how, after the EOF */
         if (r >= 0)
                 r = pump(&P, &truncated);
         P.meta = dt_worker_report_free(P.meta);
-        free(P.buf);
+        free(cur.source);
+        w->in = P.buf;
+        w->in_start = P.start;
+        w->in_end = P.end;
+        w->in_cap = P.cap;
         if (r != 1)                     /* dead (EOF), or to be killed: not used again */
                 P.wstatus = stop(w, r < 0, P.budget);
         else if (P.status_r < 0 || P.retire || ++w->n_messages >= w->max_messages)
@@ -1818,6 +1989,16 @@ int dt_worker_parse(struct dt_worker *w, const void *data, size_t len, const cha
                 return P.status_r;
         }
         return 0;
+}
+
+void dt_worker_drop_ahead(struct dt_worker *w) {
+        drop_ahead(w);
+}
+
+int dt_worker_parse(struct dt_worker *w, const void *data, size_t len, const char *source,
+                    const struct dt_limits *lim, const struct dt_worker_sink *sink, void *userdata,
+                    struct dt_error *err) {
+        return dt_worker_parse_ahead(w, data, len, source, NULL, lim, sink, userdata, err);
 }
 
 char *dt_worker_failure_key(const struct dt_message *m, const struct dt_failure *f) {

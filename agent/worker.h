@@ -111,18 +111,44 @@ int dt_worker_new(const struct dt_worker_opts *opts, struct dt_worker **out);
  * lim->message_bytes); WORKER_CRASH (-ECHILD) when the worker died by a signal (named in the
  * message), exited, or wrote a stream that does not check out ("malformed worker stream:
  * ..."); TIMEOUT (-ETIMEDOUT) when the deadline or the CPU limit passed; or -errno when no
- * worker could be started (socket, fork: a failure of the run, reason
- * DT_WORKER_R_NOT_STARTED). After WORKER_CRASH, TIMEOUT or a sink that stopped, the worker is
- * gone (killed and reaped) and the next call starts a fresh one. */
+ * worker could be started (socket, fork, or a worker that exited before it was ready: a
+ * failure of the run, reason DT_WORKER_R_NOT_STARTED, "cannot start the worker: ..."; -EMFILE
+ * when it could not set up its fds). After WORKER_CRASH, TIMEOUT or a sink that stopped, the
+ * worker is gone (killed and reaped) and the next call starts a fresh one. */
 int dt_worker_parse(struct dt_worker *w, const void *data, size_t len, const char *source,
                     const struct dt_limits *lim, const struct dt_worker_sink *sink, void *userdata,
                     struct dt_error *err);
+
+/* a message for dt_worker_parse_ahead; data and source borrowed */
+struct dt_worker_msg {
+        const void *data;
+        size_t len;
+        const char *source;
+};
+
+/* dt_worker_parse_ahead - dt_worker_parse, and hand next (may be NULL) to the worker as soon as
+ * it can take it, so that it reads and parses next while the sink stores this message: the
+ * caller's next call, with next's data, source and lim, then only replays it. next->data must
+ * stay valid until that call returns (or dt_worker_stop). A call for any other message first
+ * drops next (a worker busy with it is killed: nothing is charged). The deadline still counts
+ * only the time the caller waits; whatever happens to the worker while it holds next (a crash,
+ * a hang) is next's outcome, never this message's; a worker that retires after this message
+ * (after a failed parse, on its own request, at max_messages) never parses next: the next call
+ * sends it to a fresh one. */
+int dt_worker_parse_ahead(struct dt_worker *w, const void *data, size_t len, const char *source,
+                          const struct dt_worker_msg *next, const struct dt_limits *lim,
+                          const struct dt_worker_sink *sink, void *userdata, struct dt_error *err);
+
+/* dt_worker_drop_ahead - forget the next message of the last dt_worker_parse_ahead (its data
+ * may be freed now); a worker busy with it is killed, which charges nothing */
+void dt_worker_drop_ahead(struct dt_worker *w);
 
 /* dt_worker_pid - the running worker process, 0 when there is none (for logs and tests) */
 pid_t dt_worker_pid(const struct dt_worker *w);
 
 /* dt_worker_stop - retire the running worker now: close its socket (it exits) and reap it,
- * killed if it has not exited within the timeout; the next dt_worker_parse starts a fresh one.
+ * killed if it has not exited within the timeout (at once when it holds a message sent ahead,
+ * which is dropped); the next dt_worker_parse starts a fresh one.
  * Returns 0 when it and every worker retired since the last call exited cleanly, else the
  * first other wait status (tests check it: under valgrind, a worker's own leaks make it exit
  * non-zero). Workers killed for a message's fault do not count: that message said so. */

@@ -119,7 +119,7 @@ static int64_t db_int(const char *dir, const char *sql) {
         return v;
 }
 
-START_TEST(open_creates_schema_version_1)
+START_TEST(open_creates_the_schema)
 {
         struct tmpdir t;
         char path[PATH_MAX], mode[16] = "";
@@ -151,6 +151,70 @@ START_TEST(open_creates_schema_version_1)
         sqlite3_finalize(q);
         sqlite3_close(db);
         ck_assert_str_eq(mode, "wal");
+        tmpdir_remove(&t);
+}
+END_TEST
+
+/* the tables version 2 rebuilt, as version 1 created them, with a row each */
+static const char v1_tables[] =
+        "CREATE TABLE messages (name TEXT PRIMARY KEY, outcome TEXT CHECK (outcome IN "
+        "('aggregate', 'failure', 'rejected', 'duplicate')), reason TEXT, time INTEGER NOT NULL, "
+        "attempts INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+        "CREATE TABLE daily (domain TEXT NOT NULL, key_type TEXT NOT NULL CHECK (key_type IN "
+        "('domain', 'org', 'source_ip')), key TEXT NOT NULL, day INTEGER NOT NULL, observed INTEGER "
+        "NOT NULL, pass INTEGER NOT NULL, own INTEGER NOT NULL, PRIMARY KEY (domain, key_type, key, "
+        "day)) WITHOUT ROWID;"
+        "CREATE TABLE alerts (domain TEXT NOT NULL, key_type TEXT NOT NULL CHECK (key_type IN "
+        "('domain', 'org', 'source_ip')), key TEXT NOT NULL, day INTEGER NOT NULL, observed INTEGER "
+        "NOT NULL, raised INTEGER NOT NULL, PRIMARY KEY (domain, key_type, key, day)) WITHOUT ROWID;"
+        "INSERT INTO messages VALUES ('m1', 'rejected', 'XML_MALFORMED', 5, 2);"
+        "INSERT INTO daily VALUES ('example.com', 'source_ip', '192.0.2.1', 1767225600, 7, 5, 1);"
+        "INSERT INTO alerts VALUES ('example.com', 'domain', 'example.com', 1767225600, 9, 6);"
+        "PRAGMA user_version = 1;";
+
+START_TEST(migrates_version_1)
+{
+        struct tmpdir t;
+        char path[PATH_MAX], outcome[16];
+        struct dt_store *s;
+        sqlite3 *db = NULL;
+        int64_t attempts = 0;
+        uint64_t obs = 0;
+        struct dt_store_daily v;
+
+        tmpdir_make(&t);
+        (void) snprintf(path, sizeof path, "%s/state.db", t.path);
+        ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+                         SQLITE_OK);
+        ck_assert_int_eq(sqlite3_exec(db, v1_tables, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+        (void) chmod(path, 0600);
+
+        s = open_ok(t.path);
+        ck_assert_int_eq(dt_store_message_get(s, "m1", outcome, sizeof outcome, &attempts), 1);
+        ck_assert_str_eq(outcome, "rejected");
+        ck_assert_int_eq(attempts, 2);
+        v = daily(s, "example.com", DT_KEY_SOURCE_IP, "192.0.2.1", JAN1);
+        ck_assert_uint_eq(v.observed, 7);
+        ck_assert_uint_eq(v.pass, 5);
+        ck_assert_uint_eq(v.own, 1);
+        ck_assert_int_eq(dt_store_alert_get(s, "example.com", DT_KEY_DOMAIN, "example.com", JAN1, &obs), 1);
+        ck_assert_uint_eq(obs, 9);
+        dt_store_free(s);
+
+        ck_assert_int_eq(db_int(t.path, "PRAGMA user_version"), DT_STORE_SCHEMA_VERSION);
+        ck_assert_int_eq(db_int(t.path, "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '% IN (%'"), 0);
+        ck_assert_int_eq(db_int(t.path, "SELECT count(*) FROM sqlite_schema WHERE name LIKE '%\\_2' "
+                                "ESCAPE '\\'"), 0);
+        /* the checks still hold */
+        ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO daily VALUES ('e', 'ip', 'k', 0, 1, 1, 1)", NULL,
+                                      NULL, NULL), SQLITE_CONSTRAINT);
+        ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO messages VALUES ('m2', 'odd', NULL, 1, 1)", NULL,
+                                      NULL, NULL), SQLITE_CONSTRAINT);
+        ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO messages VALUES ('m3', NULL, NULL, 1, 1)", NULL,
+                                      NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
         tmpdir_remove(&t);
 }
 END_TEST
@@ -878,7 +942,8 @@ int main(void) {
         TCase *tc = tcase_create("store");
 
         tcase_set_timeout(tc, 60);
-        tcase_add_test(tc, open_creates_schema_version_1);
+        tcase_add_test(tc, open_creates_the_schema);
+        tcase_add_test(tc, migrates_version_1);
         tcase_add_test(tc, open_tightens_a_wide_mode);
         tcase_add_test(tc, reopen_keeps_data);
         tcase_add_test(tc, aggregate_dedupe);

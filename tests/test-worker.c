@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -559,6 +560,120 @@ START_TEST(one_worker_many_messages)
 }
 END_TEST
 
+/* messages sent ahead (dt_worker_parse_ahead): each reply goes to its own message, in order,
+ * from one worker; after a failed parse the worker retires without parsing what was sent
+ * ahead, which a fresh worker then parses; at max_messages nothing is sent ahead */
+START_TEST(parses_ahead)
+{
+        const struct dt_worker_opts opts = { .max_messages = 11, .max_rss_growth = 1ull << 30 };
+        const struct dt_parse_sink sink = { .aggregate = inproc_aggregate, .failure = inproc_failure };
+        static const char *const files[] = {
+                "corpus/aggregate/tierpod_test.xml.zip",
+                "corpus/failure/mail-auth_arf-003.eml",
+                "corpus/aggregate/parsedmarc_twilight.eml",
+                "corpus/malformed/parsedmarc_empty.xml",        /* an error: the worker retires */
+        };
+        static const size_t order[] = { 0, 1, 2, 0, 3, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0 };
+        _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
+        char *want[ELEMENTSOF(files)], *bufs[ELEMENTSOF(files)];
+        size_t lens[ELEMENTSOF(files)], i, k;
+        pid_t pids[ELEMENTSOF(order)];
+        struct dt_error err;
+
+        for (i = 0; i < ELEMENTSOF(files); i++) {
+                struct dump d;
+                bufs[i] = dt_test_load(files[i], &lens[i]);
+                dump_open(&d);
+                dt_error_clear(&err);
+                (void) dt_parse_buffer(bufs[i], lens[i], files[i], &dt_limits_default, &sink, d.f, &err);
+                want[i] = dump_close(&d);
+        }
+        ck_assert_int_eq(dt_worker_new(&opts, &w), 0);
+        for (k = 0; k < ELEMENTSOF(order); k++) {
+                _cleanup_free_ char *got = NULL;
+                const struct dt_worker_msg next = k + 1 < ELEMENTSOF(order) ? (struct dt_worker_msg) {
+                        bufs[order[k + 1]], lens[order[k + 1]], files[order[k + 1]] } :
+                        (struct dt_worker_msg) { 0 };
+                struct dump d;
+                int r;
+
+                i = order[k];
+                dump_open(&d);
+                dt_error_clear(&err);
+                r = dt_worker_parse_ahead(w, bufs[i], lens[i], files[i], next.data ? &next : NULL,
+                                          &dt_limits_default, &dump_sink, d.f, &err);
+                got = dump_close(&d);
+                pids[k] = dt_worker_pid(w);
+                if (i == 3) {
+                        ck_assert_int_eq(r, -ENODATA);
+                        ck_assert_int_eq(pids[k], 0);           /* retired at once */
+                        continue;
+                }
+                ck_assert_msg(r == 0, "message %zu: %d %s", k, r, err.message);
+                ck_assert_str_eq(got, want[i]);
+        }
+        ck_assert_int_gt(pids[0], 0);
+        for (k = 1; k < 4; k++)
+                ck_assert_int_eq(pids[k], pids[0]);
+        ck_assert_int_gt(pids[5], 0);                           /* a fresh worker after the error */
+        ck_assert_int_ne(pids[5], pids[0]);
+        for (k = 6; k < 15; k++)
+                ck_assert_int_eq(pids[k], pids[5]);
+        ck_assert_int_eq(pids[15], 0);                          /* retired after 11 messages... */
+        ck_assert_int_gt(pids[16], 0);                          /* ...so the next one went to another */
+        ck_assert_int_ne(pids[16], pids[5]);
+        assert_clean_stop(w);
+        for (i = 0; i < ELEMENTSOF(files); i++) {
+                free(want[i]);
+                free(bufs[i]);
+        }
+}
+END_TEST
+
+/* a crash while the worker holds the message sent ahead is that message's, in its turn, and
+ * the one after it goes to a fresh worker; a call for another message drops what was sent
+ * ahead (the worker busy with it is killed) and charges nothing */
+START_TEST(ahead_faults_are_its_own)
+{
+        _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
+        _cleanup_free_ char *buf = NULL;
+        struct dt_worker_msg two, three;
+        struct dt_error err;
+        size_t len;
+        pid_t first;
+
+        buf = tierpod(&len);
+        two = (struct dt_worker_msg) { buf, len, "two" };
+        three = (struct dt_worker_msg) { buf, len, "three" };
+        set_hook("crash", "two");
+        ck_assert_int_eq(dt_worker_new(NULL, &w), 0);
+        dt_error_clear(&err);
+        ck_assert_int_eq(dt_worker_parse_ahead(w, buf, len, "one", &two, &dt_limits_default, NULL, NULL,
+                                               &err), 0);
+        first = dt_worker_pid(w);
+        ck_assert_int_gt(first, 0);
+        ck_assert_int_eq(dt_worker_parse_ahead(w, buf, len, "two", &three, &dt_limits_default, NULL, NULL,
+                                               &err), -ECHILD);
+        ck_assert_str_eq(err.reason, DT_R_WORKER_CRASH);
+        ck_assert_int_eq(dt_worker_pid(w), 0);
+        set_hook(NULL, NULL);
+        ck_assert_int_eq(parse_tierpod(w, "three", &dt_limits_default, &err), 0);
+
+        /* "two" sent ahead to a worker that now hangs on it; "four" comes instead */
+        ck_assert_int_eq(dt_worker_stop(w), 0);
+        set_hook("hang", "two");
+        dt_error_clear(&err);
+        ck_assert_int_eq(dt_worker_parse_ahead(w, buf, len, "one", &two, &dt_limits_default, NULL, NULL,
+                                               &err), 0);
+        first = dt_worker_pid(w);
+        set_hook(NULL, NULL);
+        ck_assert_int_eq(parse_tierpod(w, "four", &dt_limits_default, &err), 0);
+        ck_assert_int_gt(dt_worker_pid(w), 0);
+        ck_assert_int_ne(dt_worker_pid(w), first);
+        assert_clean_stop(w);
+}
+END_TEST
+
 /* the worker's limits come with each message: another configuration applies at once */
 START_TEST(limits_follow_each_message)
 {
@@ -719,6 +834,42 @@ START_TEST(dead_worker_replaced)
 }
 END_TEST
 
+/* a worker that cannot set up its fds (the parent is at RLIMIT_NOFILE) was not started: no
+ * WORKER_CRASH for the message to be charged with, and with fds again the next one starts */
+START_TEST(out_of_fds_is_not_started)
+{
+        _cleanup_(dt_worker_freep) struct dt_worker *w = NULL;
+        _cleanup_free_ char *buf = NULL;
+        struct rlimit saved, low;
+        struct dt_error err;
+        size_t len;
+        int lowest, r;
+
+        buf = tierpod(&len);
+        ck_assert_int_eq(dt_worker_new(NULL, &w), 0);
+        ck_assert_int_eq(parse_tierpod(w, "warm", &dt_limits_default, &err), 0);   /* set-up done once */
+        assert_clean_stop(w);
+        lowest = dup(0);
+        ck_assert_int_ge(lowest, 0);
+        close(lowest);
+        ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+        low = saved;
+        low.rlim_cur = (rlim_t) lowest + 2;     /* the socket pair fits, the worker's own fds not */
+        if (setrlimit(RLIMIT_NOFILE, &low) < 0)
+                return;                         /* valgrind keeps this limit to itself */
+        dt_error_clear(&err);
+        r = dt_worker_parse(w, buf, len, "nofds", &dt_limits_default, NULL, NULL, &err);
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
+        ck_assert_int_eq(r, -EMFILE);
+        ck_assert_str_eq(err.reason, DT_WORKER_R_NOT_STARTED);
+        ck_assert_msg(strncmp(err.message, "cannot start the worker: ", 25) == 0, "%s", err.message);
+        ck_assert_int_eq(dt_worker_pid(w), 0);
+        assert_no_child();
+        ck_assert_int_eq(parse_tierpod(w, "again", &dt_limits_default, &err), 0);
+        assert_clean_stop(w);
+}
+END_TEST
+
 /* ---- hygiene: retired after so many messages, so much growth, so much CPU ---- */
 
 START_TEST(retires_after_max_messages)
@@ -851,6 +1002,9 @@ int main(void) {
         tcase_add_test(tc, one_worker_many_messages);
         tcase_add_test(tc, limits_follow_each_message);
         tcase_add_test(tc, dead_worker_replaced);
+        tcase_add_test(tc, parses_ahead);
+        tcase_add_test(tc, ahead_faults_are_its_own);
+        tcase_add_test(tc, out_of_fds_is_not_started);
         tcase_add_test(tc, retires_after_max_messages);
         tcase_add_loop_test(tc, retires_on_growth, 0, 2);
         tcase_add_test(tc, cpu_limit_rearmed_per_message);
