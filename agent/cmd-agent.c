@@ -161,7 +161,9 @@ static void run_names(struct loop *l, char **names, size_t n) {
         for (i = 0; i < n && !stop_requested; i++) {
                 ping(l);
                 health_tick(l);         /* a long backlog reports its progress as it goes */
-                r = dt_pipeline_process(l->rt->pipe, DT_MD_NEW, names[i]);
+                /* the next name's parse overlaps this one's store and events */
+                r = dt_pipeline_process_ahead(l->rt->pipe, DT_MD_NEW, names[i],
+                                              i + 1 < n ? names[i + 1] : NULL);
                 if (r == DT_PIPELINE_DEFERRED) {
                         /* left in new/; the periodic rescan tries it again (no hot loop) */
                         const struct dt_error *e = dt_pipeline_deferred_error(l->rt->pipe);

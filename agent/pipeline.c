@@ -774,10 +774,6 @@ int dt_pipeline_new(const struct dt_config *cfg, struct dt_store *store, struct 
         return 0;
 }
 
-int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *name) {
-        return dt_pipeline_process_ahead(p, sub, name, NULL);
-}
-
 const struct dt_pipeline_stats *dt_pipeline_stats(const struct dt_pipeline *p) {
         return &p->stats;
 }

@@ -33,7 +33,7 @@ struct dt_pipeline_stats {
         uint64_t deferred;      /* parse worker crashed or hung: left in new/ for a retry */
 };
 
-/* dt_pipeline_process's result for a message whose parse worker crashed or passed its deadline
+/* dt_pipeline_process_ahead's result for a message whose parse worker crashed or passed its deadline
  * before its last attempt: nothing was recorded, the file stays in new/, and the caller moves
  * on (the next rescan tries it again; the third failure rejects it) */
 #define DT_PIPELINE_DEFERRED 1
@@ -50,21 +50,19 @@ int dt_pipeline_new(const struct dt_config *cfg, struct dt_store *store, struct 
 /* dt_attribution_message - the one-line MESSAGE of an attribution event, into buf */
 void dt_attribution_message(const struct dt_attribution *a, const char *domain, char *buf, size_t cap);
 
-/* dt_pipeline_process - one message, new/NAME or cur/NAME. Returns 0 when the message is done
- * (stored, rejected, skipped or gone; committed and moved with its batch, see
+/* dt_pipeline_process_ahead - one message, new/NAME or cur/NAME. Returns 0 when the message is
+ * done (stored, rejected, skipped or gone; committed and moved with its batch, see
  * dt_pipeline_flush), DT_PIPELINE_DEFERRED when its parse worker failed (see above; why in
  * dt_pipeline_deferred_error), or <0 when the run itself cannot go on right now (the journal
  * or JSON output is unavailable, the store failed, the host is out of fds or processes): this
  * message was not recorded (the batch before it was committed) and the caller retries later.
- * Each call that reads the message counts an attempt in the store, committed at once. */
-int dt_pipeline_process(struct dt_pipeline *p, enum dt_md_sub sub, const char *name);
-
-/* dt_pipeline_process_ahead - dt_pipeline_process, and read next (a name in the same sub/, the
- * one the caller means to process after this one; NULL: none) so the worker parses it while
- * this message is stored and emitted: on 2 cores a run then takes about as long as the larger
- * of parsing and storing, not their sum. Reading ahead changes nothing in the store: next is
- * counted and recorded only in its own turn, and a crash or timeout of the worker while it
- * holds next is next's outcome. Calling with another name than next only costs the read. */
+ * Each call that reads the message counts an attempt in the store, committed at once.
+ * It also reads next (a name in the same sub/, the one the caller means to process after this
+ * one; NULL: none) so the worker parses it while this message is stored and emitted: on 2
+ * cores a run then takes about as long as the larger of parsing and storing, not their sum.
+ * Reading ahead changes nothing in the store: next is counted and recorded only in its own
+ * turn, and a crash or timeout of the worker while it holds next is next's outcome. Calling
+ * with another name than next only costs the read. */
 int dt_pipeline_process_ahead(struct dt_pipeline *p, enum dt_md_sub sub, const char *name,
                               const char *next);
 
