@@ -757,6 +757,26 @@ START_TEST(bomb_ratio_gzip)
 }
 END_TEST
 
+/* found by fuzz-unpack (tests/data/crash-20261129-unpack-f0f6a2ab5f3d): 63 KB of gzip that
+ * inflates to 18 MB (under 1000 times its size, so allowed) before a damaged block; the harness
+ * read all of it one byte at a time, 18 million calls, past libFuzzer's timeout. The decoder's
+ * outcome is what this checks; the harness now reads big slices after the first MiB. */
+START_TEST(bomb_ratio_fuzzer_input)
+{
+        struct dt_error err;
+        uint64_t produced;
+        size_t len;
+        _cleanup_free_ char *d = dt_test_load("crash-20261129-unpack-f0f6a2ab5f3d", &len);
+        int r = decode(d, len, &dt_limits_default, 65536, NULL, &err, NULL, &produced);
+
+        /* 18 MB out, within the ratio limit, then a damaged stored block ends it */
+        ck_assert_int_eq(r, -EBADMSG);
+        ck_assert_str_eq(err.reason, DT_R_GZIP_MALFORMED);
+        ck_assert_uint_eq(produced, 18250417);
+        ck_assert_uint_le(produced, (uint64_t) len * dt_limits_default.unpack_ratio);
+}
+END_TEST
+
 START_TEST(bomb_size)
 {
         struct dt_limits lim = dt_limits_default;
@@ -1004,6 +1024,7 @@ static Suite *unpack_suite(void) {
         tcase_add_test(tc, zip_bad_crc);
         tcase_add_test(tc, bomb_ratio_zip);
         tcase_add_test(tc, bomb_ratio_gzip);
+        tcase_add_test(tc, bomb_ratio_fuzzer_input);
         tcase_add_test(tc, bomb_size);
         tcase_add_test(tc, reader_passes_bytes);
         tcase_add_test(tc, reader_unlimited_reads_everything);
