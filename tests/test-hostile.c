@@ -1568,6 +1568,27 @@ START_TEST(item_42_hostile_log_lines)
 }
 END_TEST
 
+/* crash_lines_clean - a fuzzer's log input, line by line: every record's recipient, From
+ * header and subject clean */
+static void crash_lines_clean(const char *name) {
+        struct dt_logrec rec;
+        size_t len;
+        char *data = dt_test_load(name, &len);
+
+        for (const char *p = data, *end = data + len; p < end;) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
+
+                if (dt_logline_parse(p, n, DT_SRC_AUTO, LOG_NOW, &dt_limits_default, &rec, NULL) ==
+                    DT_LC_RECORD)
+                        ck_assert_msg(is_clean(rec.to) && is_clean(rec.to_raw) &&
+                                      is_clean(rec.from_hdr) && is_clean(rec.subject),
+                                      "%s: line at %zu", name, (size_t) (p - data));
+                p += n + (nl ? 1 : 0);
+        }
+        free(data);
+}
+
 /* 42, found by fuzz-logline (tests/data/crash-20261129-logline-e2f2fa006194): a PHP mail() line
  * whose To: held bytes past ASCII that are not clean UTF-8 put them raw into rec.to, since the
  * first-address helper only refused controls. Now such an address is no address. */
@@ -1580,8 +1601,6 @@ START_TEST(item_42_php_to_address_clean)
         };
         static const char *const want[] = { "", "", "\xc3\xa9t\xc3\xa9@example.org" };
         struct dt_logrec rec;
-        char *data;
-        size_t len;
 
         for (size_t i = 0; i < ELEMENTSOF(lines); i++) {
                 ck_assert_int_eq(dt_logline_parse(lines[i], strlen(lines[i]), DT_SRC_PHP, LOG_NOW,
@@ -1589,20 +1608,8 @@ START_TEST(item_42_php_to_address_clean)
                 ck_assert_str_eq(rec.to, want[i]);
                 ck_assert(is_clean(rec.to_raw));
         }
-        /* the fuzzer's input, line by line: every record's recipient clean */
-        data = dt_test_load("crash-20261129-logline-e2f2fa006194", &len);
-        for (const char *p = data, *end = data + len; p < end;) {
-                const char *nl = memchr(p, '\n', (size_t) (end - p));
-                size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
-
-                if (dt_logline_parse(p, n, DT_SRC_AUTO, LOG_NOW, &dt_limits_default, &rec, NULL) ==
-                    DT_LC_RECORD)
-                        ck_assert_msg(is_clean(rec.to) && is_clean(rec.to_raw) &&
-                                      is_clean(rec.from_hdr) && is_clean(rec.subject),
-                                      "line at %zu", (size_t) (p - data));
-                p += n + (nl ? 1 : 0);
-        }
-        free(data);
+        /* the fuzzer's input, line by line */
+        crash_lines_clean("crash-20261129-logline-e2f2fa006194");
 }
 END_TEST
 
@@ -1615,26 +1622,13 @@ START_TEST(item_42_php_headers_subject_overlap)
                 "[03-Nov-2026 10:15:01 UTC] mail() on [/x.php:3]: To: a@example.org -- Headers: "
                 "-- Subject: hello";
         struct dt_logrec rec;
-        char *data;
-        size_t len;
 
         ck_assert_int_eq(dt_logline_parse(line, strlen(line), DT_SRC_PHP, LOG_NOW,
                                           &dt_limits_default, &rec, NULL), DT_LC_RECORD);
         ck_assert_str_eq(rec.to, "a@example.org");
         ck_assert_str_eq(rec.from_hdr, "");
         ck_assert_str_eq(rec.subject, "hello");
-        data = dt_test_load("crash-20261129-logline-dd886b8b003d", &len);
-        for (const char *p = data, *end = data + len; p < end;) {
-                const char *nl = memchr(p, '\n', (size_t) (end - p));
-                size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
-
-                if (dt_logline_parse(p, n, DT_SRC_AUTO, LOG_NOW, &dt_limits_default, &rec, NULL) ==
-                    DT_LC_RECORD)
-                        ck_assert_msg(is_clean(rec.from_hdr) && is_clean(rec.subject),
-                                      "line at %zu", (size_t) (p - data));
-                p += n + (nl ? 1 : 0);
-        }
-        free(data);
+        crash_lines_clean("crash-20261129-logline-dd886b8b003d");
 }
 END_TEST
 
