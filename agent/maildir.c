@@ -205,9 +205,26 @@ static int open_sub(struct dt_maildir *md, enum dt_md_sub which, DIR **out) {
         return 0;
 }
 
+/* next_name - the next entry of d that is not ".", ".." or a dot-file (Maildir spec): 1 and
+ * *name (valid until the next call), 0 at the end, or -errno */
+static int next_name(DIR *d, const char **name) {
+        for (;;) {
+                struct dirent *de;
+
+                errno = 0;
+                de = readdir(d);
+                if (!de)
+                        return errno != 0 ? -errno : 0;
+                if (de->d_name[0] != '.') {
+                        *name = de->d_name;
+                        return 1;
+                }
+        }
+}
+
 int dt_maildir_count(struct dt_maildir *md, enum dt_md_sub which, uint64_t *out_n) {
         _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
+        const char *name = NULL;
         uint64_t n = 0;
         int r;
 
@@ -216,16 +233,10 @@ int dt_maildir_count(struct dt_maildir *md, enum dt_md_sub which, uint64_t *out_
         r = open_sub(md, which, &d);
         if (r < 0)
                 return r;
-        for (;;) {
-                errno = 0;
-                de = readdir(d);
-                if (!de)
-                        break;
-                if (de->d_name[0] != '.')       /* as dt_maildir_list() */
-                        n++;
-        }
-        if (errno != 0)
-                return -errno;
+        while ((r = next_name(d, &name)) > 0)
+                n++;
+        if (r < 0)
+                return r;
         *out_n = n;
         return 0;
 }
@@ -235,7 +246,7 @@ int dt_maildir_list(struct dt_maildir *md, enum dt_md_sub which, char ***out_nam
         _cleanup_(closedirp) DIR *d = NULL;
         char **names = NULL;
         size_t n = 0, cap = 0;
-        struct dirent *de;
+        const char *name = NULL;
         int r;
 
         if (!md || !sub_ok(which) || !out_names || !out_n)
@@ -243,16 +254,7 @@ int dt_maildir_list(struct dt_maildir *md, enum dt_md_sub which, char ***out_nam
         r = open_sub(md, which, &d);
         if (r < 0)
                 return r;
-        for (;;) {
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        if (errno != 0)
-                                r = -errno;
-                        break;
-                }
-                if (de->d_name[0] == '.')       /* ".", ".." and dot-files: Maildir spec */
-                        continue;
+        while ((r = next_name(d, &name)) > 0) {
                 if (n == DT_MAILDIR_LIST_MAX) {
                         r = 1;                  /* more left: the caller lists again later */
                         break;
@@ -271,7 +273,7 @@ int dt_maildir_list(struct dt_maildir *md, enum dt_md_sub which, char ***out_nam
                         names = nn;
                         cap = ncap;
                 }
-                names[n] = strdup(de->d_name);
+                names[n] = strdup(name);
                 if (!names[n]) {
                         r = -ENOMEM;
                         break;
