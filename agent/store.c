@@ -34,6 +34,7 @@
 
 #define TIME_MAX INT64_C(253402300799)          /* 9999-12-31T23:59:59Z */
 #define HOUR 3600
+#define STORE_SUBJOURNAL_SPILL (512 * 1024)     /* bytes of savepoint journal kept in memory */
 #define SAT_ADD(col) \
         col " = CASE WHEN " col " > 9223372036854775807 - excluded." col \
         " THEN 9223372036854775807 ELSE " col " + excluded." col " END"
@@ -208,33 +209,33 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_ROLLBACK_TO] = "ROLLBACK TO msg",
         [ST_MSG_SEEN] = "SELECT 1 FROM messages WHERE name = ?1 AND outcome IS NOT NULL",
         [ST_MSG_ATTEMPT] =
-                "INSERT INTO messages (name, time, attempts) VALUES (?1, ?2, 1) "
+                "INSERT OR FAIL INTO messages (name, time, attempts) VALUES (?1, ?2, 1) "
                 "ON CONFLICT (name) DO UPDATE SET attempts = attempts + 1, time = excluded.time "
                 "RETURNING attempts",
         [ST_MSG_DONE] =
-                "INSERT INTO messages (name, outcome, reason, time, attempts) "
+                "INSERT OR FAIL INTO messages (name, outcome, reason, time, attempts) "
                 "VALUES (?1, ?2, ?3, ?4, 1) "
                 "ON CONFLICT (name) DO UPDATE SET outcome = excluded.outcome, "
                 "reason = excluded.reason, time = excluded.time, attempts = max(attempts, 1)",
         [ST_MSG_GET] = "SELECT outcome, attempts FROM messages WHERE name = ?1",
         [ST_AGG_INSERT] =
-                "INSERT INTO aggregate_reports (org, report_id, domain, period_begin, period_end, "
+                "INSERT OR FAIL INTO aggregate_reports (org, report_id, domain, period_begin, period_end, "
                 "received) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
                 "ON CONFLICT (org, report_id, domain, period_begin, period_end) DO NOTHING",
         [ST_AGG_END] =
-                "UPDATE aggregate_reports SET record_count = ?2, message_count = ?3, "
+                "UPDATE OR FAIL aggregate_reports SET record_count = ?2, message_count = ?3, "
                 "pass_count = ?4, fail_count = ?5, own_host_count = ?6, complete = 1 "
                 "WHERE id = ?1",
         [ST_AGG_COUNT] = "SELECT count(*) FROM aggregate_reports",
         /* a record's day adds into its source-IP row at once; its domain and org rows are
          * summed in memory over the report and written once per day at its end */
         [ST_DAILY_ADD] =
-                "INSERT INTO daily (domain, key_type, key, day, observed, pass, own) VALUES "
+                "INSERT OR FAIL INTO daily (domain, key_type, key, day, observed, pass, own) VALUES "
                 "(?1, 'source_ip', ?3, ?4, ?5, ?6, ?7) "
                 "ON CONFLICT (domain, key_type, key, day) DO UPDATE SET "
                 SAT_ADD("observed") ", " SAT_ADD("pass") ", " SAT_ADD("own"),
         [ST_DAILY_ADD_REPORT] =
-                "INSERT INTO daily (domain, key_type, key, day, observed, pass, own) VALUES "
+                "INSERT OR FAIL INTO daily (domain, key_type, key, day, observed, pass, own) VALUES "
                 "(?1, 'domain', ?1, ?4, ?5, ?6, ?7), "
                 "(?1, 'org', ?2, ?4, ?5, ?6, ?7) "
                 "ON CONFLICT (domain, key_type, key, day) DO UPDATE SET "
@@ -249,7 +250,7 @@ static const char *const stmt_sql[_ST_MAX] = {
                 "SELECT domain, day, key_type, key, observed, pass, own FROM daily "
                 "WHERE domain = ?1 AND day >= ?2 AND day < ?3 ORDER BY key_type, key, day",
         [ST_FAIL_INSERT] =
-                "INSERT INTO failure_reports (hash, domain, source_ip, arrival, received, "
+                "INSERT OR FAIL INTO failure_reports (hash, domain, source_ip, arrival, received, "
                 "message_id, hour) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
                 "ON CONFLICT (hash) DO NOTHING",
         [ST_FAIL_HOUR] = "SELECT count(*) FROM failure_reports WHERE domain = ?1 AND hour = ?2",
@@ -261,7 +262,7 @@ static const char *const stmt_sql[_ST_MAX] = {
                 "updated = excluded.updated",
         [ST_CURSOR_GET] = "SELECT cursor, file_inode, file_offset FROM cursors WHERE source = ?1",
         [ST_COUNTER_ADD] =
-                "INSERT INTO counters (name, value) VALUES (?1, ?2) "
+                "INSERT OR FAIL INTO counters (name, value) VALUES (?1, ?2) "
                 "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
         [ST_COUNTER_GET] = "SELECT value FROM counters WHERE name = ?1",
         [ST_ALERT_SET] =
@@ -604,6 +605,7 @@ static int check_dir(const char *dir, struct dt_error *err) {
 
 int dt_store_open(const char *state_dir, struct dt_store **out, struct dt_error *err) {
         _cleanup_(dt_store_freep) struct dt_store *s = NULL;
+        static bool configured;
         char path[PATH_MAX], mode[32];
         int n, r, rc;
 
@@ -620,6 +622,16 @@ int dt_store_open(const char *state_dir, struct dt_store **out, struct dt_error 
         if (r < 0)
                 return r;
 
+        /* The savepoint sub-journal (the pages a message's savepoint first touches, about 10
+         * per message) stays in memory, in 512 KiB chunks, up to 512 KiB; past that (a
+         * million-record report) it spills to a temporary file, so memory stays bounded. The
+         * default spilled at 64 KiB, and temp_store = MEMORY allocated it 1 KiB at a time: 8%
+         * of the scanning parent's instructions. Process-wide, so it must come before
+         * SQLite initialises; later calls are refused and change nothing. */
+        if (!configured) {
+                (void) sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STORE_SUBJOURNAL_SPILL);
+                configured = true;
+        }
         s = calloc(1, sizeof *s);
         if (!s)
                 return dt_error_set(err, -ENOMEM, DT_R_NOMEM, -1, "out of memory");
@@ -645,13 +657,13 @@ int dt_store_open(const char *state_dir, struct dt_store **out, struct dt_error 
                 return dt_error_set(err, -EIO, NULL, -1,
                                     "state database '%s': journal mode is '%s', not WAL", path,
                                     mode);
-        /* temp_store = MEMORY keeps the savepoint sub-journal (the pages a message's savepoint
-         * first touches, about 20 per message) in memory: by default past 64 KiB it spilled to a
-         * temporary file, half of the scan's writes. It holds one message's pages at a time,
-         * at most a batch's when messages are deferred; no query here sorts without a LIMIT
-         * more than a day's rows. */
+        /* Pages a batch rewrites (the daily rows of random source IPs land all over the table)
+         * are copied back into the database once per checkpoint, not once per commit: a
+         * checkpoint every 8,192 WAL pages (32 MiB) wrote 15% fewer pages than the default
+         * 1,000, and an 8 MiB cache halved the reads of a 40,000-message scan. */
         r = exec(s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
-                    "PRAGMA journal_size_limit = 67108864; PRAGMA temp_store = MEMORY");
+                    "PRAGMA journal_size_limit = 67108864; PRAGMA wal_autocheckpoint = 8192; "
+                    "PRAGMA cache_size = -8192");
         if (r < 0)
                 return db_error(s, r, path, "set pragmas", err);
         r = migrate(s, path, err);
