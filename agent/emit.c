@@ -41,7 +41,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <glib.h>
-#include <json-c/json.h>
 #include <limits.h>
 #include <poll.h>
 #include <stddef.h>
@@ -58,6 +57,7 @@
 #include <unistd.h>
 
 #include "agent/emit.h"
+#include "agent/jsonwriter.h"
 #include "report/sanitize.h"
 
 #define FIELD_PREFIX     "DMARCTRACE_"
@@ -76,6 +76,7 @@ struct dt_emitter {
         uint32_t field_bytes;
         uint64_t timeout_usec;
         int send_error;                 /* -errno of the last failed hand-off, 0 after a success */
+        struct dt_jw line;              /* JSON: the line being written, its memory kept */
 };
 
 /* The process's sequence (HOSTILE.md F2): it outlives every emitter, since a reload makes a new
@@ -231,16 +232,42 @@ static int check_fields(const struct dt_field *f, size_t n) {
         return 0;
 }
 
-/* hash_str - feed "len:bytes" into cs, so no two different lists hash the same stream */
-static void hash_str(GChecksum *cs, const char *s) {
-        char len[32];
-        size_t l = strlen(s);
-        int k;
+/* A hash input: "len:bytes" per string, gathered so that the digest is fed in big slices */
+struct hash_in {
+        GChecksum *cs;
+        size_t n;
+        guchar buf[4096];
+};
 
-        k = snprintf(len, sizeof len, "%zu:", l);
-        if (k > 0 && (size_t) k < sizeof len)   /* always: %zu fits */
-                g_checksum_update(cs, (const guchar *) len, k);
-        g_checksum_update(cs, (const guchar *) s, (gssize) l);
+static void hash_bytes(struct hash_in *h, const void *p, size_t l) {
+        const guchar *b = p;
+        size_t k;
+
+        while (l > 0) {
+                if (h->n == sizeof h->buf) {
+                        g_checksum_update(h->cs, h->buf, (gssize) h->n);
+                        h->n = 0;
+                }
+                k = MIN(l, sizeof h->buf - h->n);
+                memcpy(h->buf + h->n, b, k);
+                h->n += k;
+                b += k;
+                l -= k;
+        }
+}
+
+/* hash_str - feed "len:bytes", so no two different lists hash the same stream */
+static void hash_str(struct hash_in *h, const char *s) {
+        char digits[24];
+        size_t l = strlen(s), v = l, k = sizeof digits;
+
+        digits[--k] = ':';
+        do {
+                digits[--k] = (char) ('0' + v % 10);
+                v /= 10;
+        } while (v > 0);
+        hash_bytes(h, digits + k, sizeof digits - k);
+        hash_bytes(h, s, l);
 }
 
 /* event_id - the first 32 hex digits of SHA-256 over name, seed and the raw fields given, less
@@ -249,30 +276,32 @@ static void hash_str(GChecksum *cs, const char *s) {
  * same id (HOSTILE.md F18) */
 static int event_id(const char *name, const char *seed, const struct dt_field *f, size_t n,
                     char out[EVENT_ID_HEX + 1]) {
-        GChecksum *cs;
+        struct hash_in h;
         const char *hex;
         size_t i;
 
-        cs = g_checksum_new(G_CHECKSUM_SHA256);
-        if (!cs)
+        h.cs = g_checksum_new(G_CHECKSUM_SHA256);
+        h.n = 0;
+        if (!h.cs)
                 return -EOPNOTSUPP;
-        hash_str(cs, "dmarctrace-event-id-v1");
-        hash_str(cs, name);
-        hash_str(cs, seed ? seed : "");
+        hash_str(&h, "dmarctrace-event-id-v1");
+        hash_str(&h, name);
+        hash_str(&h, seed ? seed : "");
         for (i = 0; i < n; i++) {
                 if (!f[i].value || strcmp(f[i].name, DT_F_INPUT_PATH) == 0)
                         continue;
-                hash_str(cs, f[i].name);
-                hash_str(cs, f[i].value);
+                hash_str(&h, f[i].name);
+                hash_str(&h, f[i].value);
         }
-        hex = g_checksum_get_string(cs);
+        g_checksum_update(h.cs, h.buf, (gssize) h.n);
+        hex = g_checksum_get_string(h.cs);
         if (!hex || strlen(hex) < EVENT_ID_HEX) {
-                g_checksum_free(cs);
+                g_checksum_free(h.cs);
                 return -EIO;
         }
         memcpy(out, hex, EVENT_ID_HEX);
         out[EVENT_ID_HEX] = '\0';
-        g_checksum_free(cs);
+        g_checksum_free(h.cs);
         return 0;
 }
 
@@ -533,41 +562,32 @@ static int journal_send(struct dt_emitter *em, const struct event *e) {
         return r;
 }
 
-/* json_send - one JSON object per line, flushed; -errno when the stream fails */
+/* json_send - one JSON object per line, flushed; -errno when the stream fails. The values are
+ * clean already (event_add), so they are only escaped: the line is what json-c prints for the
+ * same object, written without building one. */
 static int json_send(struct dt_emitter *em, const struct event *e) {
-        json_object *obj, *v;
-        const char *s;
         size_t i;
         int r = 0;
 
-        obj = json_object_new_object();
-        if (!obj)
-                return -ENOMEM;
+        dt_jw_reset(&em->line);
+        dt_jw_open(&em->line, '{');
         for (i = 0; i < e->n; i++) {
-                v = json_object_new_string_len(e->e[i].value, (int) e->e[i].len);
-                if (!v || json_object_object_add(obj, e->e[i].name, v) < 0) {
-                        json_object_put(v);
-                        r = -ENOMEM;
-                        goto out;
-                }
+                dt_jw_key(&em->line, e->e[i].name);
+                dt_jw_string_raw(&em->line, e->e[i].value, e->e[i].len);
         }
-        s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-                                                JSON_C_TO_STRING_NOSLASHESCAPE);
-        if (!s) {
-                r = -ENOMEM;
-                goto out;
-        }
+        dt_jw_close(&em->line, '}');
+        if (dt_jw_failed(&em->line))
+                return -ENOMEM;
         /* XXX: a write that fails halfway may leave part of a line in the stream; the caller
          * stops on the error, so at most that one line is broken. */
         errno = 0;
-        if (fputs(s, em->out) == EOF || putc('\n', em->out) == EOF || fflush(em->out) == EOF) {
+        if (fwrite(em->line.buf, 1, em->line.len, em->out) != em->line.len ||
+            putc('\n', em->out) == EOF || fflush(em->out) == EOF) {
                 r = errno > 0 ? -errno : -EIO;
                 clearerr(em->out);
                 if (r == -EPIPE)
                         em->out_broken = true;
         }
-out:
-        json_object_put(obj);
         return r;
 }
 
@@ -701,6 +721,7 @@ struct dt_emitter *dt_emitter_free(struct dt_emitter *em) {
         if (!em)
                 return NULL;
         journal_disconnect(em);
+        dt_jw_done(&em->line);
         free(em);
         return NULL;
 }
