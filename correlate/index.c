@@ -213,11 +213,12 @@ static void bind_num(sqlite3_stmt *s, int i, int64_t v) {
                 sqlite3_bind_null(s, i);
 }
 
+/* step_done - run s to its end; each caller binds every parameter of s before every step, so
+ * the bindings are not cleared (that was 1% of indexing) */
 static int step_done(sqlite3_stmt *s) {
         int r = sqlite3_step(s);
 
         sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
         return r == SQLITE_DONE || r == SQLITE_ROW ? 0 : -EIO;
 }
 
@@ -237,7 +238,6 @@ static int find(struct dt_index *idx, const char *mta, const char *qid, int64_t 
                 *last = sqlite3_column_int64(idx->find, 1);
         }
         sqlite3_reset(idx->find);
-        sqlite3_clear_bindings(idx->find);
         return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -EIO;
 }
 
@@ -488,8 +488,8 @@ int dt_index_add(struct dt_index *idx, const struct dt_logrec *rec, struct dt_er
 
                 c->pid = rec->pid;
                 c->time = rec->time;
-                memcpy(c->cwd, rec->script, sizeof c->cwd);
-                memcpy(c->args, rec->args, sizeof c->args);
+                copy(c->cwd, sizeof c->cwd, rec->script);
+                copy(c->args, sizeof c->args, rec->args);
                 c->used = false;
                 return 0;
         }

@@ -26,10 +26,20 @@
 static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
-/* dt_logrec_init - empty record: numbers -1, strings "" */
+/* dt_logrec_init - empty record: numbers -1, strings "". Only each string's first byte is
+ * cleared: the record is 6.6 KB, and zeroing all of it for every line was a quarter of the
+ * line parser's instructions. Readers take the strings as C strings, never as whole buffers. */
 void dt_logrec_init(struct dt_logrec *r) {
-        memset(r, 0, sizeof *r);
+        r->mta = 0;
+        r->kind = 0;
+        r->time = 0;
+        r->flags = 0;
         r->pid = r->uid = r->size = r->nrcpt = r->script_line = -1;
+        r->host[0] = r->instance[0] = r->service[0] = r->queue_id[0] = '\0';
+        r->next_queue_id[0] = r->message_id[0] = r->user[0] = r->client_host[0] = '\0';
+        r->client_ip[0] = r->sasl_method[0] = r->sasl_username[0] = r->protocol[0] = '\0';
+        r->from[0] = r->to[0] = r->to_raw[0] = r->status[0] = r->relay[0] = '\0';
+        r->script[0] = r->args[0] = r->subject[0] = r->from_hdr[0] = r->header[0] = '\0';
 }
 
 /* dt_lineclass_name - stable names, for stats output */
