@@ -388,6 +388,50 @@ START_TEST(daily_spread)
 }
 END_TEST
 
+/* A message whose savepoint rewrites far more existing pages than SQLite keeps in memory: the
+ * sub-journal spills to a temporary file and the message is stored. (With a 512 KiB in-memory
+ * sub-journal, SQLite 3.40 failed such a message with SQLITE_FULL at the spill.) */
+START_TEST(savepoint_larger_than_memory_journal)
+{
+        enum { N = 30000 };
+        struct tmpdir t;
+        struct dt_store *s;
+        struct dt_store_report_key k = { "org", "r1", "big.example", 1699920000, 1700006400 };
+        char (*ips)[32] = calloc(N, sizeof *ips);
+        const char **p = calloc(N, sizeof *p);
+        int64_t rowid = 0;
+        size_t i;
+
+        ck_assert_ptr_nonnull(ips);
+        ck_assert_ptr_nonnull(p);
+        for (i = 0; i < N; i++) {
+                (void) snprintf(ips[i], sizeof ips[i], "10.%zu.%zu.%zu", i >> 16, (i >> 8) & 255, i & 255);
+                p[i] = ips[i];
+        }
+        tmpdir_make(&t);
+        s = open_ok(t.path);
+        ck_assert_int_eq(add_report(s, "m1", &k, p, N, 3, true, false), 0);
+        /* the same rows again, inside a message's savepoint, as the pipeline runs it */
+        k.report_id = "r2";
+        ck_assert_int_eq(dt_store_begin(s), 0);
+        ck_assert_int_eq(dt_store_savepoint(s), 0);
+        ck_assert_int_eq(dt_store_aggregate_begin(s, &k, &rowid), 0);
+        for (i = 0; i < N; i++)
+                ck_assert_int_eq(dt_store_aggregate_record(s, rowid, k.org, k.domain, p[i], 4,
+                                                           k.begin, k.end, true, false), 0);
+        ck_assert_int_eq(dt_store_aggregate_end(s, rowid, N, 4 * N, 4 * N, 0, 0), 0);
+        ck_assert_int_eq(dt_store_message_done(s, "m2", DT_STORE_AGGREGATE, NULL), 0);
+        ck_assert_int_eq(dt_store_release(s), 0);
+        ck_assert_int_eq(dt_store_commit(s), 0);
+        ck_assert_uint_eq(daily(s, k.domain, DT_KEY_SOURCE_IP, "10.0.100.1", 1699920000).observed, 7);
+        ck_assert_uint_eq(daily(s, k.domain, DT_KEY_DOMAIN, k.domain, 1699920000).observed, 7 * N);
+        dt_store_free(s);
+        tmpdir_remove(&t);
+        free(p);
+        free(ips);
+}
+END_TEST
+
 /* the shares sum exactly whatever the count and range */
 START_TEST(daily_spread_sums_exactly)
 {
@@ -948,6 +992,7 @@ int main(void) {
         tcase_add_test(tc, reopen_keeps_data);
         tcase_add_test(tc, aggregate_dedupe);
         tcase_add_test(tc, daily_spread);
+        tcase_add_test(tc, savepoint_larger_than_memory_journal);
         tcase_add_test(tc, daily_spread_sums_exactly);
         tcase_add_test(tc, undated_report_adds_no_daily_rows);
         tcase_add_test(tc, counts_saturate);
