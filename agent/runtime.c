@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent/runtime.h"
+#include "correlate/attribute.h"
 #include "config.h"
 
 /* open_emitter - the sink the output key asks for */
@@ -69,6 +70,9 @@ int dt_runtime_open(const char *path, bool oneshot, struct dt_runtime **out, str
         r = dt_index_open(dt_store_db(rt->store), (int) rt->cfg->php_window_seconds, &rt->idx, err);
         if (r < 0)
                 return r;
+        if (dt_correlate_prepare(rt->idx) < 0)
+                return dt_error_set(err, -EIO, NULL, -1, "cannot prepare the log lookups: %s",
+                                    sqlite3_errmsg(dt_store_db(rt->store)));
         r = dt_logs_open(rt->cfg, rt->store, rt->idx, oneshot, &rt->logs);
         if (r < 0)
                 return dt_error_set(err, r, DT_R_NOMEM, -1, "out of memory");

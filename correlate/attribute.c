@@ -100,6 +100,30 @@ static const char *base(const char *p) {
 #define MSG_COLS "id, mta, queue_id, host, message_id, uid, user, client_host, client_ip," \
                  " sasl_method, sasl_username, protocol, env_from, cwd, prev_queue_id, first_seen"
 
+/* attribution's lookups: named once, so dt_correlate_prepare() compiles the very statements
+ * the lookups fetch from the index's cache (keyed by the text's address) */
+static const char SQL_BY_MESSAGE_ID[] =
+        "SELECT " MSG_COLS " FROM log_msg WHERE message_id = ?1"
+        " ORDER BY prev_queue_id IS NOT NULL, abs(first_seen - ?2), first_seen LIMIT 1";
+static const char SQL_BY_QUEUE_ID[] =
+        "SELECT " MSG_COLS " FROM log_msg WHERE queue_id = ?1 ORDER BY abs(first_seen - ?2) LIMIT 1";
+static const char SQL_BY_KEY[] = "SELECT " MSG_COLS " FROM log_msg WHERE mta = ?1 AND queue_id = ?2";
+static const char SQL_PHP_NEAR[] =
+        "SELECT time, script, line, subject FROM log_php"
+        " WHERE time BETWEEN ?1 - ?2 AND ?1 + ?2 AND (rcpt = ?3 OR rcpt IN"
+        " (SELECT rcpt FROM log_rcpt WHERE msg = ?4))"
+        " ORDER BY abs(time - ?1), id LIMIT 16";
+
+int dt_correlate_prepare(struct dt_index *idx) {
+        static const char *const all[] = { SQL_BY_MESSAGE_ID, SQL_BY_QUEUE_ID, SQL_BY_KEY,
+                                           SQL_PHP_NEAR };
+
+        for (size_t i = 0; i < ELEMENTSOF(all); i++)
+                if (!dt_index_stmt(idx, all[i]))
+                        return -EIO;
+        return 0;
+}
+
 /* fill_row - copy a log_msg row (MSG_COLS) into a; replaces earlier values */
 static void fill_row(struct dt_attribution *a, sqlite3_stmt *s, int64_t *id, char **prev,
                      char **proto, char **cwd, bool *oom) {
@@ -141,9 +165,7 @@ static int find_row(struct dt_index *idx, const struct dt_headers *h, int64_t hi
         int r, found = 0;
 
         if (h->message_id && h->message_id[0]) {
-                s = dt_index_stmt(idx, "SELECT " MSG_COLS " FROM log_msg WHERE message_id = ?1"
-                                       " ORDER BY prev_queue_id IS NOT NULL,"
-                                       " abs(first_seen - ?2), first_seen LIMIT 1");
+                s = dt_index_stmt(idx, SQL_BY_MESSAGE_ID);
                 if (!s)
                         return -EIO;
                 sqlite3_bind_text(s, 1, h->message_id, -1, SQLITE_STATIC);
@@ -159,8 +181,7 @@ static int find_row(struct dt_index *idx, const struct dt_headers *h, int64_t hi
                         return -EIO;
         }
         if (!found && h->local.queue_id && h->local.queue_id[0]) {
-                s = dt_index_stmt(idx, "SELECT " MSG_COLS " FROM log_msg WHERE queue_id = ?1"
-                                       " ORDER BY abs(first_seen - ?2) LIMIT 1");
+                s = dt_index_stmt(idx, SQL_BY_QUEUE_ID);
                 if (!s)
                         return -EIO;
                 sqlite3_bind_text(s, 1, h->local.queue_id, -1, SQLITE_STATIC);
@@ -177,8 +198,7 @@ static int find_row(struct dt_index *idx, const struct dt_headers *h, int64_t hi
         }
         /* back through re-queues (content filter, local forward) to the submission */
         for (int hop = 0; found && *prev && hop < 8; hop++) {
-                s = dt_index_stmt(idx, "SELECT " MSG_COLS " FROM log_msg WHERE mta = ?1"
-                                       " AND queue_id = ?2");
+                s = dt_index_stmt(idx, SQL_BY_KEY);
                 if (!s)
                         return -EIO;
                 sqlite3_bind_text(s, 1, a->mta ? a->mta : "", -1, SQLITE_TRANSIENT);
@@ -208,10 +228,7 @@ static int php_match(struct dt_index *idx, int64_t msg_id, const struct dt_heade
 
         if (h->to)
                 dt_log_first_addr(to, sizeof to, h->to, strlen(h->to));
-        s = dt_index_stmt(idx, "SELECT time, script, line, subject FROM log_php"
-                               " WHERE time BETWEEN ?1 - ?2 AND ?1 + ?2 AND (rcpt = ?3 OR rcpt IN"
-                               " (SELECT rcpt FROM log_rcpt WHERE msg = ?4))"
-                               " ORDER BY abs(time - ?1), id LIMIT 16");
+        s = dt_index_stmt(idx, SQL_PHP_NEAR);
         if (!s)
                 return -EIO;
         sqlite3_bind_int64(s, 1, t);

@@ -66,6 +66,10 @@ struct dt_attribution {
         int64_t php_time;               /* the PHP call's time, 0 when none matched */
 };
 
+/* dt_correlate_prepare - compile the lookups' statements now (at start), so that the first
+ * failure report does not pay for it (about 0.4 ms); 0 or -EIO */
+int dt_correlate_prepare(struct dt_index *idx);
+
 /* dt_correlate_message - original: the report's original headers (borrowed). arrival_hint:
  * the report's Arrival-Date (or the original Date), 0 when unknown; used to pick among
  * repeated Message-IDs and for header-only PHP matching. 0 and *out set (NULL when nothing

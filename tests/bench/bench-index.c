@@ -253,6 +253,8 @@ static int run(const char *dir, uint64_t nlookups) {
                 fprintf(stderr, "bench-index: %s\n", err.message);
                 return 1;
         }
+        if (dt_correlate_prepare(idx) < 0)      /* as the agent does at start */
+                return 1;
         if (dt_logs_open(&cfg, store, idx, true, &logs) < 0)
                 return 1;
         t = now();
