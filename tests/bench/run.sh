@@ -97,13 +97,21 @@ echo "idle agent over ${DT_BENCH_IDLE_SECONDS:-30} s: $((cs1 - cs0)) wake-ups, $
 #    `grep -c 'message-id='` over the same two files (target <= 20x grep's time); then 10,000
 #    dt_correlate_message() lookups (by Message-ID, and by a Received hop's queue id), each
 #    answer checked (target < 1 ms each). grep writes to a file: with stdout on /dev/null GNU
-#    grep stops at the first match.
+#    grep stops at the first match. The index reads a backlog on two threads (agent/logahead.h).
 NL=${DT_BENCH_LOG_LINES:-2000000}
 mkdir "$T/idx"
 tests/bench/bench-index gen "$T/idx" "$NL" >/dev/null
-t_grep=$(t0=$(now); grep -c 'message-id=' "$T/idx/mail.log" "$T/idx/php.log" >"$T/grep.out"; t1=$(now)
-         awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-out=$(tests/bench/bench-index run "$T/idx" "${DT_BENCH_LOOKUPS:-10000}")
+# both sides are the best of DT_BENCH_ROUNDS runs (each index run into a fresh store): a single
+# 0.12 s grep moved the ratio by 15% from one run to the next
+t_grep=$(best "$T/idx" sh -c "grep -c 'message-id=' mail.log php.log >grep.out")
+out=""
+for i in $(seq "${DT_BENCH_ROUNDS:-3}"); do
+        rm -rf "$T/idx/state"
+        o=$(tests/bench/bench-index run "$T/idx" "${DT_BENCH_LOOKUPS:-10000}")
+        s_new=$(echo "$o" | sed -n 's/.* seconds=\([0-9.]*\) .*/\1/p')
+        s_old=$(echo "$out" | sed -n 's/.* seconds=\([0-9.]*\) .*/\1/p')
+        if [ -z "$out" ] || awk -v a="$s_new" -v b="$s_old" 'BEGIN { exit !(a < b) }'; then out=$o; fi
+done
 echo "$out" | awk -v g="$t_grep" -v nl="$NL" '
         /^lines=/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } s = v["seconds"]
                 printf "log index: %d Postfix lines + %d PHP lines (%d records)\n", nl, v["lines"] - nl, v["records"]
