@@ -20,7 +20,6 @@
 #include <systemd/sd-journal.h>
 #include <time.h>
 
-#include "agent/logahead.h"
 #include "agent/logs.h"
 #include "correlate/exim.h"
 #include "correlate/logfile.h"
@@ -30,8 +29,6 @@
 
 #define CHUNK_LINES 20000       /* lines per transaction: each COMMIT is an fsync, ~15% of a
                                  * 2M-line catch-up at 5000 lines; 20000 is ~30 ms of work */
-#define AHEAD_AFTER_LINES 1024  /* a chunk with this many lines read and as many to go is a
-                                 * backlog: the rest is parsed on a second thread (logahead.h) */
 #define SOURCES_MAX 64
 #define PRUNE_EVERY_USEC (3600ull * 1000000ull)        /* retention pruning, at most hourly */
 
@@ -223,42 +220,15 @@ static int read_journal(struct dt_logs *l, struct source *s, uint64_t budget, ui
 }
 
 /* read_file - up to budget lines of one file source */
-/* add_record - one parsed record into the index (dt_logahead_run's add) */
-static int add_record(const struct dt_logrec *rec, void *userdata) {
-        struct dt_logs *l = userdata;
-        struct dt_error err;
-
-        dt_error_clear(&err);
-        return dt_index_add(l->idx, rec, &err);
-}
-
 static int read_file(struct dt_logs *l, struct source *s, uint64_t budget, uint64_t *lines) {
         char cursor[DT_LOGFILE_CURSOR_MAX];
-        struct dt_logahead_result ahead;
         struct dt_logrec rec;
+        struct dt_error err;
         const char *line;
-        uint64_t start = *lines;
         size_t len;
         int r;
 
         while (*lines < budget) {
-                if (*lines - start == AHEAD_AFTER_LINES && budget - *lines >= AHEAD_AFTER_LINES) {
-                        /* a backlog: parse the rest of the chunk on a second thread */
-                        r = dt_logahead_run(s->lf, s->format, (int64_t) time(NULL), &l->cfg->limits,
-                                            budget - *lines, add_record, l, &ahead);
-                        if (r != -EAGAIN && r != -ENOMEM) {
-                                *lines += ahead.lines;
-                                l->stats.lines += ahead.lines;
-                                l->stats.records += ahead.records;
-                                l->stats.skipped += ahead.lines - ahead.records;
-                                if (r < 0)
-                                        return r;
-                                if (ahead.read_error < 0)
-                                        return (s->error = ahead.read_error);
-                                s->drained = ahead.drained;
-                                break;
-                        }
-                }
                 r = dt_logfile_next(s->lf, &line, &len);
                 if (r < 0)
                         return (s->error = r);
@@ -270,7 +240,8 @@ static int read_file(struct dt_logs *l, struct source *s, uint64_t budget, uint6
                 l->stats.lines++;
                 if (dt_logline_parse(line, len, s->format, (int64_t) time(NULL), &l->cfg->limits, &rec,
                                      NULL) == DT_LC_RECORD) {
-                        r = add_record(&rec, l);
+                        dt_error_clear(&err);
+                        r = dt_index_add(l->idx, &rec, &err);
                         if (r < 0)
                                 return r;
                         l->stats.records++;

@@ -145,9 +145,9 @@ static char *text(sqlite3 *d, const char *sql) {
         return v;
 }
 
-/* The agent's reader (agent/logs.c) parses a backlog on a second thread, in chunks of 3,000
- * lines here so that each catch-up call resumes where the last stopped: the rows must be
- * exactly those of the line-by-line load above. */
+/* The agent's reader (agent/logs.c), in chunks of 3,000 lines here so that each catch-up call
+ * resumes at its saved cursor where the last stopped: the rows must be exactly those of the
+ * line-by-line load above. */
 START_TEST(logs_catch_up_equals_line_by_line)
 {
         static const char *const digest[] = {

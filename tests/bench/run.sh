@@ -97,7 +97,7 @@ echo "idle agent over ${DT_BENCH_IDLE_SECONDS:-30} s: $((cs1 - cs0)) wake-ups, $
 #    `grep -c 'message-id='` over the same two files (target <= 20x grep's time); then 10,000
 #    dt_correlate_message() lookups (by Message-ID, and by a Received hop's queue id), each
 #    answer checked (target < 1 ms each). grep writes to a file: with stdout on /dev/null GNU
-#    grep stops at the first match. The index reads a backlog on two threads (agent/logahead.h).
+#    grep stops at the first match.
 NL=${DT_BENCH_LOG_LINES:-2000000}
 mkdir "$T/idx"
 tests/bench/bench-index gen "$T/idx" "$NL" >/dev/null
