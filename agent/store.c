@@ -208,33 +208,33 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_ROLLBACK_TO] = "ROLLBACK TO msg",
         [ST_MSG_SEEN] = "SELECT 1 FROM messages WHERE name = ?1 AND outcome IS NOT NULL",
         [ST_MSG_ATTEMPT] =
-                "INSERT OR FAIL INTO messages (name, time, attempts) VALUES (?1, ?2, 1) "
+                "INSERT INTO messages (name, time, attempts) VALUES (?1, ?2, 1) "
                 "ON CONFLICT (name) DO UPDATE SET attempts = attempts + 1, time = excluded.time "
                 "RETURNING attempts",
         [ST_MSG_DONE] =
-                "INSERT OR FAIL INTO messages (name, outcome, reason, time, attempts) "
+                "INSERT INTO messages (name, outcome, reason, time, attempts) "
                 "VALUES (?1, ?2, ?3, ?4, 1) "
                 "ON CONFLICT (name) DO UPDATE SET outcome = excluded.outcome, "
                 "reason = excluded.reason, time = excluded.time, attempts = max(attempts, 1)",
         [ST_MSG_GET] = "SELECT outcome, attempts FROM messages WHERE name = ?1",
         [ST_AGG_INSERT] =
-                "INSERT OR FAIL INTO aggregate_reports (org, report_id, domain, period_begin, period_end, "
+                "INSERT INTO aggregate_reports (org, report_id, domain, period_begin, period_end, "
                 "received) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
                 "ON CONFLICT (org, report_id, domain, period_begin, period_end) DO NOTHING",
         [ST_AGG_END] =
-                "UPDATE OR FAIL aggregate_reports SET record_count = ?2, message_count = ?3, "
+                "UPDATE aggregate_reports SET record_count = ?2, message_count = ?3, "
                 "pass_count = ?4, fail_count = ?5, own_host_count = ?6, complete = 1 "
                 "WHERE id = ?1",
         [ST_AGG_COUNT] = "SELECT count(*) FROM aggregate_reports",
         /* a record's day adds into its source-IP row at once; its domain and org rows are
          * summed in memory over the report and written once per day at its end */
         [ST_DAILY_ADD] =
-                "INSERT OR FAIL INTO daily (domain, key_type, key, day, observed, pass, own) VALUES "
+                "INSERT INTO daily (domain, key_type, key, day, observed, pass, own) VALUES "
                 "(?1, 'source_ip', ?3, ?4, ?5, ?6, ?7) "
                 "ON CONFLICT (domain, key_type, key, day) DO UPDATE SET "
                 SAT_ADD("observed") ", " SAT_ADD("pass") ", " SAT_ADD("own"),
         [ST_DAILY_ADD_REPORT] =
-                "INSERT OR FAIL INTO daily (domain, key_type, key, day, observed, pass, own) VALUES "
+                "INSERT INTO daily (domain, key_type, key, day, observed, pass, own) VALUES "
                 "(?1, 'domain', ?1, ?4, ?5, ?6, ?7), "
                 "(?1, 'org', ?2, ?4, ?5, ?6, ?7) "
                 "ON CONFLICT (domain, key_type, key, day) DO UPDATE SET "
@@ -249,7 +249,7 @@ static const char *const stmt_sql[_ST_MAX] = {
                 "SELECT domain, day, key_type, key, observed, pass, own FROM daily "
                 "WHERE domain = ?1 AND day >= ?2 AND day < ?3 ORDER BY key_type, key, day",
         [ST_FAIL_INSERT] =
-                "INSERT OR FAIL INTO failure_reports (hash, domain, source_ip, arrival, received, "
+                "INSERT INTO failure_reports (hash, domain, source_ip, arrival, received, "
                 "message_id, hour) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
                 "ON CONFLICT (hash) DO NOTHING",
         [ST_FAIL_HOUR] = "SELECT count(*) FROM failure_reports WHERE domain = ?1 AND hour = ?2",
@@ -261,7 +261,7 @@ static const char *const stmt_sql[_ST_MAX] = {
                 "updated = excluded.updated",
         [ST_CURSOR_GET] = "SELECT cursor, file_inode, file_offset FROM cursors WHERE source = ?1",
         [ST_COUNTER_ADD] =
-                "INSERT OR FAIL INTO counters (name, value) VALUES (?1, ?2) "
+                "INSERT INTO counters (name, value) VALUES (?1, ?2) "
                 "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
         [ST_COUNTER_GET] = "SELECT value FROM counters WHERE name = ?1",
         [ST_ALERT_SET] =
