@@ -513,17 +513,28 @@ B="$T/Backlog"
 make_maildir "$B"
 deliver_generated "$B" 5000 1-1 17
 write_config "$T/b.conf" "$B" "$T/bstate" json
-${DT_WRAP:-} "$DT_BIN" agent -c "$T/b.conf" >"$T/b.ev" 2>"$T/b.err" &
+# The events go into a pipe read only after the SIGTERM: once it is full (about 70 events) the
+# agent waits in write, far from the end of the backlog, however fast the machine. The signal
+# interrupts that write; the message it was for stays in new/.
+mkfifo "$T/b.fifo"
+${DT_WRAP:-} "$DT_BIN" agent -c "$T/b.conf" >"$T/b.fifo" 2>"$T/b.err" &
 pid=$!
-i=0; while [ "$(events "$T/b.ev" aggregate-report 2>/dev/null | wc -l)" -lt 100 ] && [ $i -lt $((100 * slow)) ]; do sleep 0.1; i=$((i + 1)); done
+exec 9<"$T/b.fifo"
+IFS= read -r first <&9
+sleep 0.5
 t0=$(date +%s%N)
-stop_agent
+kill -TERM "$pid" 2>/dev/null
+{ printf '%s\n' "$first"; cat <&9; } >"$T/b.ev" &
+drain=$!
+wait "$pid"; agent_rc=$?; pid=
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+wait "$drain"
+exec 9<&-
 is "F16: SIGTERM mid-backlog exits 0, with a stopping event" \
         "$agent_rc $(jq -r 'select(.DMARCTRACE_STATE=="stopping") | .DMARCTRACE_STATE' "$T/b.ev")" "0 stopping"
 if [ "$ms" -lt $((5000 * slow)) ]; then ok "F16: stopped within 5 s (${ms} ms)"; else fail "F16: stopped within 5 s" "${ms} ms"; fi
 left=$(ls "$B/new" | wc -l)
-if [ "$left" -gt 0 ]; then ok "F16: stopped before the end ($left of 5000 left)"; else skip "F16: stopped before the end" "the whole backlog went through before SIGTERM"; fi
+if [ "$left" -gt 0 ]; then ok "F16: stopped before the end ($left of 5000 left)"; else fail "F16: stopped before the end" "the whole backlog went through before SIGTERM"; fi
 is "F16: nothing half-moved: cur/ is exactly what the store committed" \
         "$(ls "$B/cur" | sed 's/:2,S$//' | sort | diff - "$(q "$T/bstate/state.db" "SELECT name FROM messages WHERE outcome IS NOT NULL" | sort >"$T/b.names"; echo "$T/b.names")" | wc -l) $(( left + $(ls "$B/cur" | wc -l) ))" \
         "0 5000"
