@@ -7,6 +7,7 @@
  * watched again, with backoff while it stays away. One loop, one thread: libinotifytools keeps
  * process-wide state, so the loop waits in dt_watch_wait() (a signal ends the wait early) and
  * does everything else between waits: signals (SIGTERM/SIGINT stop after the current message,
+ * or at once when its events wait for a full journal queue or pipe: that message stays in new/;
  * SIGHUP reloads the configuration and keeps the old one when the new one fails), sd_notify
  * READY/STATUS/STOPPING and WATCHDOG pings when WATCHDOG_USEC is set, and retries with backoff
  * (1 s doubling to 60 s) while the event output, the store or the host's fds are unavailable:
@@ -36,10 +37,12 @@
 static volatile sig_atomic_t stop_requested, reload_requested;
 
 static void on_signal(int sig) {
-        if (sig == SIGHUP)
+        if (sig == SIGHUP) {
                 reload_requested = 1;
-        else
+        } else {
                 stop_requested = 1;
+                dt_emit_cancel_waits();         /* a send blocked on a full sink gives up */
+        }
 }
 
 /* mono_usec - CLOCK_MONOTONIC in microseconds (deadlines never follow wall-clock jumps) */
@@ -101,7 +104,10 @@ static void health(struct loop *l, bool at_stop) {
         r = l->maildir_lost ? -ENOENT : dt_maildir_count(l->rt->md, DT_MD_NEW, &backlog);
         r = dt_health_emit(l->health, l->rt->em, at_stop, &t, r < 0 ? -1 : (int64_t) backlog,
                            mono_usec());
-        if (r < 0)
+        if (r == -ECANCELED)
+                fprintf(stderr, "dmarctrace: agent-health event not sent: the event output "
+                        "had no room while stopping\n");
+        else if (r < 0)
                 fprintf(stderr, "dmarctrace: cannot send the agent-health event: %s\n",
                         strerror(-r));
 }
@@ -171,6 +177,8 @@ static void run_names(struct loop *l, char **names, size_t n) {
                                 names[i], e->message, e->reason ? e->reason : "?");
                         continue;
                 }
+                if (r == -ECANCELED && stop_requested)
+                        return;         /* its events had no room as we stop: it waits in new/ */
                 if (r < 0) {
                         run_failed(l, r, n - i);
                         return;

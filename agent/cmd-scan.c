@@ -24,6 +24,7 @@ static volatile sig_atomic_t stop_requested;
 static void on_stop(int sig) {
         (void) sig;
         stop_requested = 1;
+        dt_emit_cancel_waits();         /* a send blocked on a full sink gives up */
 }
 
 /* now_mono - CLOCK_MONOTONIC seconds */
@@ -45,6 +46,8 @@ static int process_all(struct dt_runtime *rt, enum dt_md_sub sub, char **names, 
 
                 while ((r = dt_pipeline_process_ahead(rt->pipe, sub, names[i],
                                                       i + 1 < n ? names[i + 1] : NULL)) < 0) {
+                        if (r == -ECANCELED && stop_requested)
+                                return 0;       /* no room for its events as we stop: it waits */
                         if (waited == 0)
                                 fprintf(stderr, "dmarctrace: cannot process '%s' now: %s; retrying\n",
                                         names[i], strerror(-r));
@@ -77,6 +80,7 @@ int dt_cmd_scan(int argc, char **argv) {
         };
         _cleanup_(dt_runtime_freep) struct dt_runtime *rt = NULL;
         const char *path = DT_CONFIG_PATH_DEFAULT;
+        struct sigaction sa = { .sa_handler = on_stop };
         char **names = NULL, **cur = NULL;
         size_t n = 0, ncur = 0, done = 0;
         bool progress = isatty(STDERR_FILENO), more;
@@ -104,8 +108,9 @@ int dt_cmd_scan(int argc, char **argv) {
                 return 2;
         }
         signal(SIGPIPE, SIG_IGN);
-        signal(SIGTERM, on_stop);
-        signal(SIGINT, on_stop);
+        sigemptyset(&sa.sa_mask);       /* no SA_RESTART: a write blocked on a full pipe ends */
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
         if (dt_cmd_open_runtime(path, true, false, &rt) < 0)
                 return 1;
         /* the logs first, so every failure report of the backlog can be traced; logs that

@@ -24,8 +24,15 @@
  * of DMARCTRACE_EVENT_ID: an event sent again keeps its id. The counts (per event type, failed
  * hand-offs, resends) are process-wide too, for the agent-health event.
  *
- * JSON sink: one json-c object per line (plain, no slash escapes), every value a string, as in
- * `journalctl -o json`; flushed per event, and a write error is returned as -errno.
+ * JSON sink: one object per line (as json-c prints it: plain, no slash escapes), every value a
+ * string, as in `journalctl -o json`. A stream with a descriptor (stdout, a pipe, a file) gets
+ * each line in writev() calls of its own, continued after a short write or a signal, so a line
+ * is never cut by one; a write error is returned as -errno.
+ *
+ * Stopping (HOSTILE.md F3, F16): the stop signal's handler calls dt_emit_cancel_waits(). A send
+ * it interrupts while waiting for a full journal queue or a full pipe returns -ECANCELED with
+ * nothing sent, so the caller commits nothing for it; the stop's own events then wait at most
+ * the timeout, and after one of them has timed out none waits at all.
  *
  * SECURITY: field names come from our own code and are checked against journald's rules and our
  * DMARCTRACE_ namespace; the message and the values come from report mail and logs. Each value
@@ -43,6 +50,7 @@
 #include <glib.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +91,12 @@ struct dt_emitter {
  * one, and restarts only with the process, under a new run id */
 static struct dt_emit_counts counts;
 static char run_id[SD_ID128_STRING_MAX];        /* "" until the first event */
+
+/* Stopping (dt_emit_cancel_waits, from a signal handler): a wait for the sink that the signal
+ * interrupts ends with -ECANCELED; later sends wait at most the timeout, and once one of them
+ * has timed out (waits_abandoned) none waits at all, so a stop never hangs on a stalled sink */
+static volatile sig_atomic_t cancel_waits;
+static bool waits_abandoned;
 
 struct entry {
         const char *name;               /* static or the caller's; checked */
@@ -411,12 +425,48 @@ static int journal_connect(struct dt_emitter *em) {
         return 0;
 }
 
+/* wait_room - wait until fd takes more (POLLOUT, or an error to find by writing) or deadline
+ * (CLOCK_MONOTONIC usec; UINT64_MAX: none) passes: 0, -EAGAIN at the deadline, -ECANCELED when
+ * cancellable and the stop signal ends the wait, or -errno. A wait that times out while the
+ * process stops means the sink is stalled: no later send waits (waits_abandoned). */
+static int wait_room(int fd, uint64_t deadline, bool cancellable) {
+        struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+        uint64_t now, wait;
+        int k;
+
+        for (;;) {
+                now = now_usec();
+                wait = now >= deadline ? 0 : deadline == UINT64_MAX ? UINT64_MAX : (deadline - now) / 1000 + 1;
+                k = poll(&pfd, 1, wait > INT_MAX ? -1 : (int) wait);
+                if (k > 0)
+                        return 0;
+                if (k < 0 && errno != EINTR)
+                        return -errno;
+                if (k < 0 && cancellable && cancel_waits)
+                        return -ECANCELED;
+                if (k == 0 && now_usec() >= deadline) {
+                        if (cancel_waits)
+                                waits_abandoned = true;
+                        return -EAGAIN;
+                }
+        }
+}
+
+/* send_deadline - when a send that starts now must give up: after the timeout, or at once once
+ * the process is stopping and a send has already timed out */
+static uint64_t send_deadline(const struct dt_emitter *em) {
+        uint64_t now = now_usec();
+
+        if (waits_abandoned)
+                return now;
+        return UINT64_MAX - now < em->timeout_usec ? UINT64_MAX : now + em->timeout_usec;
+}
+
 /* send_wait - sendmsg without blocking; while journald's queue is full, wait up to the timeout */
 static int send_wait(struct dt_emitter *em, const struct msghdr *mh) {
-        uint64_t now = now_usec(), deadline, wait;
-        struct pollfd pfd = { .fd = em->fd, .events = POLLOUT };
-
-        deadline = UINT64_MAX - now < em->timeout_usec ? UINT64_MAX : now + em->timeout_usec;
+        uint64_t deadline = send_deadline(em);
+        bool stopping_before = cancel_waits;
+        int r;
 
         for (;;) {
                 if (sendmsg(em->fd, mh, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
@@ -425,12 +475,9 @@ static int send_wait(struct dt_emitter *em, const struct msghdr *mh) {
                         continue;
                 if (errno != EAGAIN)
                         return -errno;
-                now = now_usec();
-                if (now >= deadline)
-                        return -EAGAIN;
-                wait = (deadline - now) / 1000 + 1;
-                if (poll(&pfd, 1, wait > INT_MAX ? INT_MAX : (int) wait) < 0 && errno != EINTR)
-                        return -errno;
+                r = wait_room(em->fd, deadline, !stopping_before);
+                if (r < 0)
+                        return r;
         }
 }
 
@@ -562,12 +609,75 @@ static int journal_send(struct dt_emitter *em, const struct event *e) {
         return r;
 }
 
-/* json_send - one JSON object per line, flushed; -errno when the stream fails. The values are
+/* stream_write - the line and its newline through stdio: for a stream with no descriptor (a
+ * memory stream); -errno when it fails */
+static int stream_write(struct dt_emitter *em, const char *buf, size_t len) {
+        errno = 0;
+        if (fwrite(buf, 1, len, em->out) == len && putc('\n', em->out) != EOF && fflush(em->out) != EOF)
+                return 0;
+        clearerr(em->out);
+        return errno > 0 ? -errno : -EIO;
+}
+
+/* fd_write - the line and its newline straight to the stream's descriptor, whole: a signal or
+ * a non-blocking descriptor never leaves half a line (a short write goes on from where it
+ * stopped). Before the first byte, the stop signal ends a blocked write with -ECANCELED
+ * (nothing of the event went out); once stopping, the wait for room is bounded like a journal
+ * send's, and a line longer than the room polled for can still wait on its reader. The one
+ * way to cut a line: that reader stops reading halfway through it while we stop (-EIO). */
+static int fd_write(struct dt_emitter *em, int fd, const char *buf, size_t len) {
+        struct iovec iov[2] = { { (void *) buf, len }, { (void *) "\n", 1 } }, *v = iov;
+        bool stopping_before = cancel_waits;
+        uint64_t deadline = UINT64_MAX;
+        size_t done = 0, total = len + 1;
+        ssize_t k;
+        int r, nv = 2;
+
+        if (fflush(em->out) == EOF) {   /* what others printed on the stream goes first */
+                clearerr(em->out);
+                return errno > 0 ? -errno : -EIO;
+        }
+        while (done < total) {
+                if (cancel_waits) {     /* stopping: wait for room no longer than a send may */
+                        if (deadline == UINT64_MAX)
+                                deadline = send_deadline(em);
+                        r = wait_room(fd, deadline, !stopping_before && done == 0);
+                        if (r < 0)
+                                return done > 0 ? -EIO : (r == -EAGAIN ? -ECANCELED : r);
+                }
+                k = writev(fd, v, nv);
+                if (k < 0 && errno == EINTR) {
+                        if (cancel_waits && !stopping_before && done == 0)
+                                return -ECANCELED;
+                        continue;
+                }
+                if (k < 0 && errno == EAGAIN) {         /* a non-blocking descriptor */
+                        if (!cancel_waits && (r = wait_room(fd, UINT64_MAX, true)) < 0 && done == 0)
+                                return r;
+                        continue;
+                }
+                if (k <= 0)
+                        return k < 0 ? -errno : -EIO;
+                done += (size_t) k;
+                while (nv > 0 && (size_t) k >= v->iov_len) {
+                        k -= (ssize_t) v->iov_len;
+                        v++;
+                        nv--;
+                }
+                if (nv > 0) {
+                        v->iov_base = (char *) v->iov_base + k;
+                        v->iov_len -= (size_t) k;
+                }
+        }
+        return 0;
+}
+
+/* json_send - one JSON object per line; -errno when the stream fails. The values are
  * clean already (event_add), so they are only escaped: the line is what json-c prints for the
  * same object, written without building one. */
 static int json_send(struct dt_emitter *em, const struct event *e) {
         size_t i;
-        int r = 0;
+        int r, fd;
 
         dt_jw_reset(&em->line);
         dt_jw_open(&em->line, '{');
@@ -578,16 +688,11 @@ static int json_send(struct dt_emitter *em, const struct event *e) {
         dt_jw_close(&em->line, '}');
         if (dt_jw_failed(&em->line))
                 return -ENOMEM;
-        /* XXX: a write that fails halfway may leave part of a line in the stream; the caller
-         * stops on the error, so at most that one line is broken. */
-        errno = 0;
-        if (fwrite(em->line.buf, 1, em->line.len, em->out) != em->line.len ||
-            putc('\n', em->out) == EOF || fflush(em->out) == EOF) {
-                r = errno > 0 ? -errno : -EIO;
-                clearerr(em->out);
-                if (r == -EPIPE)
-                        em->out_broken = true;
-        }
+        fd = fileno(em->out);
+        r = fd >= 0 ? fd_write(em, fd, em->line.buf, em->line.len) :
+                      stream_write(em, em->line.buf, em->line.len);
+        if (r == -EPIPE)
+                em->out_broken = true;
         return r;
 }
 
@@ -628,6 +733,10 @@ int dt_emit_full(struct dt_emitter *em, enum dt_event ev, int priority, const ch
         counts.sent++;          /* the SEQ this event carried */
         counts.by_event[ev]++;
         return 0;
+}
+
+void dt_emit_cancel_waits(void) {
+        cancel_waits = 1;
 }
 
 const struct dt_emit_counts *dt_emit_counts(void) {

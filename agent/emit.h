@@ -14,7 +14,8 @@
  *
  * Errors: every failure is returned, never dropped. -ENOENT / -ECONNREFUSED: journald is not
  * there (back off and retry later); -EAGAIN: journald did not take the datagram within the send
- * timeout (its queue is full); -EPIPE, -ENOSPC, -EIO: the JSON output failed. Either way the
+ * timeout (its queue is full); -EPIPE, -ENOSPC, -EIO: the JSON output failed; -ECANCELED: the
+ * process is stopping (dt_emit_cancel_waits) and the sink had no room. Either way the
  * caller must not commit the input as done. The JSON sink writes to a pipe: the program should
  * ignore SIGPIPE so a closed reader shows up as -EPIPE here, not as a dead agent.
  *
@@ -99,6 +100,12 @@ int dt_emit(struct dt_emitter *em, enum dt_event ev, const char *event_id_seed,
  * e.g. agent-state at LOG_ERR for a store failure */
 int dt_emit_full(struct dt_emitter *em, enum dt_event ev, int priority, const char *event_id_seed,
                  const char *message, const struct dt_field *fields, size_t n);
+
+/* dt_emit_cancel_waits - the process is stopping: for the stop signal's handler (async-signal-
+ * safe; the handler must be installed without SA_RESTART so a blocked write sees the signal).
+ * A send waiting for room when it comes returns -ECANCELED, nothing of it sent; later sends
+ * wait at most the timeout, none at all once one has timed out. There is no undo. */
+void dt_emit_cancel_waits(void);
 
 /* Events of this process so far, over all its emitters */
 struct dt_emit_counts {

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
@@ -1006,6 +1008,320 @@ START_TEST(journal_full_queue)
 }
 END_TEST
 
+/* ---- stopping while the sink is full (dt_emit_cancel_waits) ------------------------------- */
+/* dt_emit_cancel_waits() has no undo, so each case emits in a child process of its own, which
+ * reports through its exit status (CHILD_CHECK names the failed check on stderr); the parent
+ * reads the pipe or the socket and asserts on what came out */
+
+#define CHILD_CHECK(c)                                                                  \
+        do {                                                                            \
+                if (!(c)) {                                                             \
+                        fprintf(stderr, "%s:%d: child check failed: %s\n", __FILE__,    \
+                                __LINE__, #c);                                          \
+                        _exit(1);                                                       \
+                }                                                                       \
+        } while (0)
+
+static void on_stop_signal(int sig) {
+        (void) sig;
+        dt_emit_cancel_waits();
+}
+
+/* stop_signal_in - SIGALRM after ms, handled as the agent handles SIGTERM: no SA_RESTART */
+static void stop_signal_in(long ms) {
+        struct sigaction sa = { .sa_handler = on_stop_signal };
+        struct itimerval it = { .it_value = { ms / 1000, (ms % 1000) * 1000 } };
+
+        sigemptyset(&sa.sa_mask);
+        (void) sigaction(SIGALRM, &sa, NULL);
+        (void) setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static long ms_since(const struct timespec *t0) {
+        struct timespec t1;
+
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* child_exit_status - the child's exit status; killed after 20 s (a hang is a failure) */
+static int child_exit_status(pid_t pid) {
+        int status, i;
+
+        for (i = 0; i < 2000; i++) {
+                pid_t w = waitpid(pid, &status, WNOHANG);
+
+                if (w == pid)
+                        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                usleep(10000);
+        }
+        kill(pid, SIGKILL);
+        (void) waitpid(pid, &status, 0);
+        return -1;
+}
+
+/* fill_pipe - write until a blocking write would wait; the bytes written */
+static size_t fill_pipe(int fd) {
+        char b[4096];
+        size_t total = 0;
+        ssize_t k;
+        int fl = fcntl(fd, F_GETFL);
+
+        memset(b, 'x', sizeof b);
+        ck_assert_int_eq(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
+        while ((k = write(fd, b, sizeof b)) > 0 || (k < 0 && errno == EINTR))
+                total += k > 0 ? (size_t) k : 0;
+        ck_assert_int_eq(errno, EAGAIN);
+        ck_assert_int_eq(fcntl(fd, F_SETFL, fl), 0);
+        return total;
+}
+
+/* read_slowly - everything until EOF, a page every millisecond: a reader slower than the writer */
+static char *read_slowly(int fd, size_t *len) {
+        size_t cap = 1 << 16, n = 0;
+        char *buf = malloc(cap);
+        ssize_t k;
+
+        ck_assert_ptr_nonnull(buf);
+        for (;;) {
+                if (cap - n < 4096) {
+                        buf = realloc(buf, cap *= 2);
+                        ck_assert_ptr_nonnull(buf);
+                }
+                k = read(fd, buf + n, 4096);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                ck_assert_int_ge(k, 0);
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+                usleep(1000);
+        }
+        *len = n;
+        return buf;
+}
+
+/* assert_json_lines - buf is exactly want lines, each a whole JSON object; the i-th MESSAGE is
+ * messages[i] when given */
+static void assert_json_lines(const char *buf, size_t len, int want, const char *const *messages) {
+        const char *p = buf, *end = buf + len, *nl;
+        int n = 0;
+
+        ck_assert_msg(len > 0 && buf[len - 1] == '\n', "the output does not end a line");
+        for (; p < end; p = nl + 1, n++) {
+                char *copy;
+                json_object *obj;
+
+                nl = memchr(p, '\n', (size_t) (end - p));
+                copy = strndup(p, (size_t) (nl - p));
+                obj = json_tokener_parse(copy);
+                ck_assert_msg(obj != NULL, "line %d is not whole JSON (%zu bytes)", n + 1, strlen(copy));
+                if (messages && n < want)
+                        ck_assert_str_eq(get(obj, "MESSAGE"), messages[n]);
+                json_object_put(obj);
+                free(copy);
+        }
+        ck_assert_int_eq(n, want);
+}
+
+/* A write blocked on a full pipe: the stop signal ends it with -ECANCELED and no byte of the
+ * line; the next send waits only the timeout, the one after that not at all; once the reader
+ * makes room, a send goes through whole */
+static void child_blocked_write(int rd, int wr) {
+        const struct dt_emit_counts *c = dt_emit_counts();
+        uint64_t failed = c->failed, sent = c->sent;
+        struct dt_emitter *em = NULL;
+        struct timespec t0;
+        char b[4096], line[4096];
+        size_t filled, drained = 0, i;
+        ssize_t k;
+        long ms;
+        int r;
+
+        filled = fill_pipe(wr);
+        CHILD_CHECK(dt_emitter_new(DT_SINK_JSON, fdopen(wr, "w"), &em) == 0);
+        dt_emitter_set_timeout(em, 300 * 1000);
+        stop_signal_in(100);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = dt_emit(em, DT_EVENT_AGENT_STATE, NULL, "blocked", report_fields, ELEMENTSOF(report_fields));
+        ms = ms_since(&t0);
+        CHILD_CHECK(r == -ECANCELED);
+        CHILD_CHECK(ms >= 90 && ms < 5000);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = dt_emit(em, DT_EVENT_AGENT_HEALTH, NULL, "stopping: waits the timeout", NULL, 0);
+        ms = ms_since(&t0);
+        CHILD_CHECK(r == -ECANCELED);
+        CHILD_CHECK(ms >= 290 && ms < 5000);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = dt_emit(em, DT_EVENT_AGENT_STATE, NULL, "stopping: no wait now", NULL, 0);
+        CHILD_CHECK(r == -ECANCELED);
+        CHILD_CHECK(ms_since(&t0) < 100);
+        CHILD_CHECK(c->failed == failed + 3 && c->sent == sent);
+        /* the pipe holds the filler and nothing of the three events */
+        CHILD_CHECK(fcntl(rd, F_SETFL, O_NONBLOCK) == 0);
+        while ((k = read(rd, b, sizeof b)) > 0) {
+                for (i = 0; i < (size_t) k; i++)
+                        CHILD_CHECK(b[i] == 'x');
+                drained += (size_t) k;
+        }
+        CHILD_CHECK(drained == filled);
+        /* room again: the next event goes out whole, even while stopping */
+        r = dt_emit(em, DT_EVENT_AGENT_STATE, NULL, "after", NULL, 0);
+        CHILD_CHECK(r == 0 && c->sent == sent + 1);
+        k = read(rd, line, sizeof line - 1);
+        CHILD_CHECK(k > 2 && line[0] == '{' && line[k - 1] == '\n');
+        line[k] = '\0';
+        CHILD_CHECK(strstr(line, "\"MESSAGE\":\"after\"") != NULL);
+        _exit(0);
+}
+
+START_TEST(json_stop_ends_blocked_write)
+{
+        pid_t pid;
+        int p[2];
+
+        ck_assert_int_eq(pipe(p), 0);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0)
+                child_blocked_write(p[0], p[1]);
+        close(p[0]);
+        close(p[1]);
+        ck_assert_int_eq(child_exit_status(pid), 0);
+}
+END_TEST
+
+/* A line bigger than the pipe, to a slow reader: the stop signal comes while it is half
+ * written, and the line is finished rather than cut */
+START_TEST(json_stop_finishes_started_line)
+{
+        size_t len;
+        char *out;
+        pid_t pid;
+        int p[2];
+
+        ck_assert_int_eq(pipe(p), 0);
+        ck_assert_int_ge(fcntl(p[1], F_SETPIPE_SZ, 4096), 4096);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                struct dt_limits lim = dt_limits_default;
+                struct dt_emitter *em = NULL;
+                size_t big = 256u << 10;
+                char *v = malloc(big + 1);
+                struct timespec t0;
+                struct dt_field f[] = { { DT_F_EMAIL_SUBJECT, v } };
+
+                close(p[0]);
+                CHILD_CHECK(v != NULL);
+                memset(v, 's', big);
+                v[big] = '\0';
+                lim.field_bytes = (uint32_t) big + 64;
+                CHILD_CHECK(dt_emitter_new(DT_SINK_JSON, fdopen(p[1], "w"), &em) == 0);
+                CHILD_CHECK(dt_emitter_set_limits(em, &lim) == 0);
+                dt_emitter_set_timeout(em, 10 * 1000 * 1000);
+                stop_signal_in(30);
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                CHILD_CHECK(dt_emit(em, DT_EVENT_FAILURE_REPORT, NULL, "big", f, 1) == 0);
+                CHILD_CHECK(ms_since(&t0) >= 30);       /* the signal came during the write */
+                _exit(0);
+        }
+        close(p[1]);
+        out = read_slowly(p[0], &len);
+        close(p[0]);
+        ck_assert_int_eq(child_exit_status(pid), 0);
+        ck_assert_uint_gt(len, 256u << 10);
+        assert_json_lines(out, len, 1, (const char *[]) { "big" });
+        free(out);
+}
+END_TEST
+
+/* A non-blocking descriptor (stdout inherited that way) to a slow reader: every line whole */
+START_TEST(json_nonblocking_descriptor_whole_lines)
+{
+        static const char *const msgs[] = { "n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7" };
+        size_t len;
+        char *out;
+        pid_t pid;
+        int p[2];
+
+        ck_assert_int_eq(pipe(p), 0);
+        ck_assert_int_ge(fcntl(p[1], F_SETPIPE_SZ, 4096), 4096);
+        ck_assert_int_eq(fcntl(p[1], F_SETFL, O_NONBLOCK), 0);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                struct dt_emitter *em = NULL;
+                char v[12000];
+                struct dt_field f[] = { { DT_F_EMAIL_SUBJECT, v } };
+                struct dt_limits lim = dt_limits_default;
+                size_t i;
+
+                close(p[0]);
+                memset(v, 'v', sizeof v - 1);
+                v[sizeof v - 1] = '\0';
+                lim.field_bytes = 16384;
+                CHILD_CHECK(dt_emitter_new(DT_SINK_JSON, fdopen(p[1], "w"), &em) == 0);
+                CHILD_CHECK(dt_emitter_set_limits(em, &lim) == 0);
+                for (i = 0; i < ELEMENTSOF(msgs); i++)
+                        CHILD_CHECK(dt_emit(em, DT_EVENT_FAILURE_REPORT, NULL, msgs[i], f, 1) == 0);
+                _exit(0);
+        }
+        close(p[1]);
+        out = read_slowly(p[0], &len);
+        close(p[0]);
+        ck_assert_int_eq(child_exit_status(pid), 0);
+        assert_json_lines(out, len, (int) ELEMENTSOF(msgs), msgs);
+        free(out);
+}
+END_TEST
+
+/* A journald that stopped reading: the stop signal ends the wait for its queue at once, the
+ * next send waits the timeout, and the one after that no longer waits */
+START_TEST(journal_stop_ends_wait)
+{
+        struct sock s;
+        pid_t pid;
+
+        sock_bind(&s);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                struct dt_emitter *em = NULL;
+                struct timespec t0;
+                long ms;
+                int r, i;
+
+                CHILD_CHECK(dt_emitter_new(DT_SINK_JOURNAL, NULL, &em) == 0);
+                dt_emitter_set_timeout(em, 20 * 1000);
+                for (i = 0, r = 0; i < 100000 && r == 0; i++)
+                        r = dt_emit(em, DT_EVENT_AGENT_STATE, NULL, "fill", report_fields,
+                                    ELEMENTSOF(report_fields));
+                CHILD_CHECK(r == -EAGAIN);
+                dt_emitter_set_timeout(em, 30 * 1000 * 1000);
+                stop_signal_in(100);
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                r = dt_emit(em, DT_EVENT_AGENT_STATE, NULL, "blocked", NULL, 0);
+                ms = ms_since(&t0);
+                CHILD_CHECK(r == -ECANCELED);
+                CHILD_CHECK(ms >= 90 && ms < 5000);
+                dt_emitter_set_timeout(em, 300 * 1000);
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                r = dt_emit(em, DT_EVENT_AGENT_HEALTH, NULL, "stopping: waits the timeout", NULL, 0);
+                ms = ms_since(&t0);
+                CHILD_CHECK(r == -EAGAIN);
+                CHILD_CHECK(ms >= 290 && ms < 5000);
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                r = dt_emit(em, DT_EVENT_AGENT_STATE, NULL, "stopping: no wait now", NULL, 0);
+                CHILD_CHECK(r == -EAGAIN);
+                CHILD_CHECK(ms_since(&t0) < 100);
+                _exit(0);
+        }
+        ck_assert_int_eq(child_exit_status(pid), 0);
+        sock_done(&s);
+}
+END_TEST
+
 static long read_long(const char *path) {
         FILE *f = fopen(path, "r");
         long v = -1;
@@ -1207,6 +1523,10 @@ static Suite *emit_suite(void) {
         tcase_add_test(tc, journal_reconnects);
         tcase_add_test(tc, journal_full_queue);
         tcase_add_test(tc, journal_big_event_memfd);
+        tcase_add_test(tc, json_stop_ends_blocked_write);
+        tcase_add_test(tc, json_stop_finishes_started_line);
+        tcase_add_test(tc, json_nonblocking_descriptor_whole_lines);
+        tcase_add_test(tc, journal_stop_ends_wait);
         tcase_add_test(tc, catalog_matches_events);
         tcase_add_test(tc, catalog_substitutions_known);
         suite_add_tcase(s, tc);
