@@ -18,6 +18,7 @@
  * Idle, it wakes once per wait period (a few times a minute). */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,14 +70,36 @@ struct loop {
         struct dt_health_totals base;   /* totals of the runtimes a reload replaced */
 };
 
-/* ping - WATCHDOG=1 when due */
+/* ping - WATCHDOG=1 once a quarter of WATCHDOG_USEC has passed. The loop's waits end after
+ * half of it at most (watchdog_wait_ms); a threshold of a half too would skip the ping whenever
+ * a wait ends a hair early, and ping only every full WATCHDOG_USEC, on the edge of systemd's
+ * deadline. */
 static void ping(struct loop *l) {
         uint64_t now = mono_usec();
 
-        if (l->watchdog_usec && now - l->last_ping >= l->watchdog_usec / 2) {
+        if (l->watchdog_usec && now - l->last_ping >= l->watchdog_usec / 4) {
                 (void) sd_notify(0, "WATCHDOG=1");
                 l->last_ping = now;
         }
+}
+
+/* ping_before_wait - WATCHDOG=1 now, before a wait of up to half of WATCHDOG_USEC: the gap to
+ * the ping after it is then that wait, not the wait plus the work since the last ping */
+static void ping_before_wait(struct loop *l) {
+        if (l->watchdog_usec) {
+                (void) sd_notify(0, "WATCHDOG=1");
+                l->last_ping = mono_usec();
+        }
+}
+
+/* watchdog_wait_ms - the longest wait that still pings in time: half of WATCHDOG_USEC, cut to
+ * the whole seconds dt_watch_wait() counts in (it rounds up: a 500 ms cap waited 1 s, and F14's
+ * test saw 1.0-1.27 s between pings for a 1 s watchdog), at least 1 s; so WatchdogSec= must be
+ * 2 s or more (the unit sets 30 s, a wait of 15 s) */
+static int watchdog_wait_ms(const struct loop *l) {
+        uint64_t half_s = l->watchdog_usec / 2000000u;
+
+        return half_s < 1 ? 1000 : half_s > INT_MAX / 1000 ? INT_MAX / 1000 * 1000 : (int) half_s * 1000;
 }
 
 /* totals - since start: the runtimes a reload replaced, plus the running one */
@@ -377,6 +400,9 @@ int dt_cmd_agent(int argc, char **argv) {
         }
         if (sd_watchdog_enabled(0, &l.watchdog_usec) <= 0)
                 l.watchdog_usec = 0;
+        if (l.watchdog_usec && l.watchdog_usec < 2000000u)
+                fprintf(stderr, "dmarctrace: WatchdogSec= is below 2 s: the inotify wait counts whole "
+                        "seconds, so a watchdog ping may come late\n");
         start_watch(&l);        /* before the first listing, so nothing arrives unseen */
         (void) dt_runtime_emit_state(l.rt, "ready", NULL, NULL, 0);
         (void) sd_notify(0, "READY=1\nSTATUS=Processing reports");
@@ -415,8 +441,8 @@ int dt_cmd_agent(int argc, char **argv) {
                 }
                 if (l.logs_pending)
                         wait_ms = 0;
-                if (l.watchdog_usec && (uint64_t) wait_ms * 1000u > l.watchdog_usec / 2)
-                        wait_ms = (int) (l.watchdog_usec / 2000u);
+                if (l.watchdog_usec && wait_ms > watchdog_wait_ms(&l))
+                        wait_ms = watchdog_wait_ms(&l);
                 wait_ms = until_health(&l, wait_ms);
                 r = dt_pipeline_flush(l.rt->pipe);
                 if (r < 0) {
@@ -435,10 +461,12 @@ int dt_cmd_agent(int argc, char **argv) {
                         }
                         if (l.watch_retry_at > now && (l.watch_retry_at - now) / 1000u < (uint64_t) wait_ms)
                                 wait_ms = (int) ((l.watch_retry_at - now) / 1000u) + 1;
+                        ping_before_wait(&l);
                         usleep((useconds_t) wait_ms * 1000u);   /* a signal ends it early */
                         l.rescan = true;
                         continue;
                 }
+                ping_before_wait(&l);
                 r = dt_watch_wait(wait_ms, &names, &n, &overflow);
                 if (r < 0 || r == DT_WATCH_LOST || dt_maildir_moved(l.rt->md)) {
                         /* its names are listed again by the rescan */

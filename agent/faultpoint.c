@@ -1,5 +1,5 @@
-/* faultpoint.c - DT_KILLPOINT and DT_FAILPOINT: SIGKILL, or an error, at a named step, for
- * crash and failure tests (see faultpoint.h) */
+/* faultpoint.c - DT_KILLPOINT, DT_HANGPOINT and DT_FAILPOINT: SIGKILL, a hang, or an error at
+ * a named step, for crash and failure tests (see faultpoint.h) */
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -19,6 +19,7 @@ struct point {
 };
 
 static struct point kill_point = { .var = "DT_KILLPOINT" };
+static struct point hang_point = { .var = "DT_HANGPOINT" };
 static struct point fail_point = { .var = "DT_FAILPOINT" };
 
 /* load - parse pt's variable once; a malformed value sets no point */
@@ -56,6 +57,9 @@ static bool fires(struct point *pt, const char *name) {
 void dt_faultpoint(const char *name) {
         if (fires(&kill_point, name))
                 (void) raise(SIGKILL);
+        if (fires(&hang_point, name))
+                for (;;)
+                        (void) pause();         /* a deadlock: a handled signal does not end it */
 }
 
 int dt_faultpoint_fail(const char *name) {

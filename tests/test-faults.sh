@@ -5,16 +5,17 @@
 #
 # Here: items 1-5 (empty, 10 GiB sparse, FIFO/symlink/directory/device, hostile names, a file
 # taken away mid-scan); F1 (journal socket absent, then back: read back with journalctl); F3
-# (a socket never read); F4 (state dir on a full tmpfs); F5 (SIGKILL at each step through
-# DT_KILLPOINT, agent/faultpoint.h, and at random moments); F7 (inotify overflow, with
+# (a socket never read, SIGTERM while a send waits); F4 (state dir on a full tmpfs); F5 (SIGKILL
+# at each step through DT_KILLPOINT, agent/faultpoint.h, and at random moments); F7 (inotify overflow, with
 # fs.inotify.max_queued_events lowered while the agent starts); F8 (new/ moved away and back,
-# the Maildir recreated); F9 (unreadable file, run as nobody); F11 (mail log unreadable, agent
+# the Maildir recreated); F9 (unreadable file, run as nobody); F14 (watchdog pings from the
+# loop, and none once it hangs at DT_HANGPOINT); F11 (mail log unreadable, agent
 # and scan); F16 (SIGTERM mid-backlog); F17 (peak RSS over a 10x backlog); F18 (store corrupt,
 # store deleted); F20 (EMFILE, the running agent's limit lowered with prlimit).
 # Elsewhere: F10 (log rotation) in test-logfile.c and test-journal-logs.sh; F12/F13 (worker
 # crash and hang) in test-worker.c and test-scan.sh; F15 (SIGHUP with a broken config) in
 # test-agent.sh. Not run: F2 (journald's own rate limit needs systemd as PID 1), F6 (power loss
-# needs a dm-flakey device), F14 (a parent hang is the systemd watchdog's to see), F19 (a clock
+# needs a dm-flakey device), F19 (a clock
 # step needs CAP_SYS_TIME and would move every other process's clock: deadlines and backoffs use
 # CLOCK_MONOTONIC, see cmd-agent.c and emit.c), F21 (a load test with latency bounds, not a CI
 # check).
@@ -28,6 +29,7 @@ restore_sysctl=
 trap cleanup EXIT
 cleanup() {
         [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+        [ -n "${listener:-}" ] && kill "$listener" 2>/dev/null
         [ -n "$restore_sysctl" ] && echo "$restore_sysctl" >/proc/sys/fs/inotify/max_queued_events
         mountpoint -q "$T/tiny" 2>/dev/null && umount "$T/tiny"
         stop_journald
@@ -381,6 +383,91 @@ time.sleep(120)' "$T/stall.sock" "$T/stall.ready" &
         # the stop's own events wait one send timeout (1 s) for the stalled socket, then none
         if [ "$ms" -lt $((3000 * slow)) ]; then ok "F3: stopped within 3 s of SIGTERM (${ms} ms)"; else fail "F3: stopped within 3 s of SIGTERM" "${ms} ms"; fi
         kill "$stall" 2>/dev/null; wait "$stall" 2>/dev/null
+fi
+
+# ---- F14: the watchdog sees a parent that hangs ---------------------------------------------
+# systemd's watchdog is the one to notice a hung parent, so what the agent owes it is pings that
+# come from the loop itself, well within WATCHDOG_USEC (2 s here, the least the agent supports)
+# while idle and while a backlog is worked through, and none once the loop hangs (DT_HANGPOINT, agent/faultpoint.h: a deadlock after
+# the first commit, before the rename). A python3 datagram socket stands in for systemd's
+# NOTIFY_SOCKET and logs each notification with its CLOCK_MONOTONIC time; the kill systemd
+# would send follows, and the rerun finishes what the hung run committed (recovery as F5).
+if ! command -v python3 >/dev/null 2>&1; then
+        skip "F14: watchdog pings stop when the loop hangs" "python3 is not installed (it holds the notify socket)"
+else
+        notify_listener() {     # SOCKET LOG: notifications as "MS TEXT" lines, until killed
+                python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+out = open(sys.argv[2], "w")
+while True:
+    m = s.recv(4096).decode("utf-8", "replace").replace("\n", " ")
+    out.write("%d %s\n" % (time.monotonic() * 1000, m))
+    out.flush()' "$1" "$2" &
+                listener=$!
+                i=0; while [ ! -S "$1" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+        }
+        # largest gap between WATCHDOG=1 pings, from READY=1 on
+        ping_gap() {
+                awk '/READY=1/ { r = 1 } r && /WATCHDOG=1/ { if (p && $1 - p > g) g = $1 - p; p = $1; n++ }
+                     END { printf "%d %d\n", n, g }' "$1"
+        }
+        W="$T/Watchdog"
+        make_maildir "$W"
+        deliver_generated "$W" 10000 1-1 23
+        write_config "$T/wd.conf" "$W" "$T/wdstate" json
+        notify_listener "$T/notify1.sock" "$T/notify1.log"
+        env NOTIFY_SOCKET="$T/notify1.sock" WATCHDOG_USEC=2000000 \
+                ${DT_WRAP:-} "$DT_BIN" agent -c "$T/wd.conf" >"$T/wd.ev" 2>"$T/wd.err" &
+        pid=$!
+        wait_gone "$W/new" $((60 * slow)) || true
+        backlog_done=$(awk '{ t = $1 } END { print t }' "$T/notify1.log")
+        sleep 3
+        stop_agent
+        kill "$listener" 2>/dev/null; wait "$listener" 2>/dev/null
+        set -- $(ping_gap "$T/notify1.log")
+        busy=$(awk -v d="$backlog_done" '/WATCHDOG=1/ && $1 <= d { n++ } END { print n + 0 }' "$T/notify1.log")
+        if [ "$1" -ge 5 ] && [ "$busy" -ge 2 ] && [ "$2" -lt 2000 ]; then
+                ok "F14: pings within WATCHDOG_USEC through a 10,000-message backlog and idle ($1 pings, $busy while busy, largest gap $2 ms of 2000)"
+        else
+                fail "F14: pings within WATCHDOG_USEC through a 10,000-message backlog and idle" "$1 pings ($busy while busy), largest gap $2 ms: $(head -c 600 "$T/notify1.log")"
+        fi
+        is "F14: the backlog stored once" "$(ls "$W/new" | wc -l) $(q "$T/wdstate/state.db" "SELECT count(*) FROM aggregate_reports")" "0 10000"
+        is "F14: READY=1 first, STOPPING=1 at the stop" \
+                "$(grep -o 'READY=1' "$T/notify1.log" | head -1) $(grep -c 'STOPPING=1' "$T/notify1.log")" "READY=1 1"
+
+        G="$T/Hang"
+        make_maildir "$G"
+        write_config "$T/g.conf" "$G" "$T/gstate" json
+        notify_listener "$T/notify2.sock" "$T/notify2.log"
+        env NOTIFY_SOCKET="$T/notify2.sock" WATCHDOG_USEC=2000000 DT_HANGPOINT=after-commit \
+                ${DT_WRAP:-} "$DT_BIN" agent -c "$T/g.conf" >"$T/g.ev" 2>"$T/g.err" &
+        pid=$!
+        sleep 2.5
+        deliver "$G" "$C/aggregate/cry-inc_google.xml" "1.hang"
+        i=0
+        while [ "$(q "$T/gstate/state.db" "SELECT count(*) FROM messages WHERE outcome IS NOT NULL" 2>/dev/null)" != 1 ] &&
+              [ $i -lt $((100 * slow)) ]; do sleep 0.1; i=$((i + 1)); done
+        before=$(grep -c 'WATCHDOG=1' "$T/notify2.log")
+        sleep 3
+        after=$(grep -c 'WATCHDOG=1' "$T/notify2.log")
+        kill -TERM "$pid" 2>/dev/null
+        sleep 1
+        is "F14: hung after the commit: alive, still in new/, committed once" \
+                "$(kill -0 "$pid" 2>/dev/null && echo alive) $(ls "$G/new") $(q "$T/gstate/state.db" "SELECT count(*) FROM aggregate_reports")" \
+                "alive 1.hang 1"
+        if [ "$before" -ge 2 ] && [ $((after - before)) -le 1 ]; then
+                ok "F14: pings while idle ($before), none for 3 s once the loop hangs"
+        else
+                fail "F14: pings while idle, none once the loop hangs" "$before before, $after 3 s later"
+        fi
+        is "F14: SIGTERM cannot stop a hung loop: no STOPPING=1" "$(grep -c 'STOPPING=1' "$T/notify2.log")" "0"
+        kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
+        kill "$listener" 2>/dev/null; wait "$listener" 2>/dev/null
+        ${DT_WRAP:-} "$DT_BIN" scan -c "$T/g.conf" >"$T/g2.ev" 2>"$T/g2.err"; rc=$?
+        is "F14: after the kill, a rerun only finishes the rename: stored once, no event again" \
+                "$rc $(ls "$G/new" | wc -l) $(ls "$G/cur") $(q "$T/gstate/state.db" "SELECT count(*) FROM aggregate_reports") $(events "$T/g2.ev" aggregate-report | wc -l)" \
+                "0 0 1.hang:2,S 1 0"
 fi
 
 # ---- F9: a file the agent may not read -----------------------------------------------------
