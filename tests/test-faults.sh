@@ -36,6 +36,27 @@ cleanup() {
 }
 root=; [ "$(id -u)" = 0 ] && root=1
 
+# notify_listener SOCKET LOG - a stand-in for systemd's NOTIFY_SOCKET (python3): each
+# notification as an "MS TEXT" line, MS its CLOCK_MONOTONIC time; runs as $listener until killed
+notify_listener() {
+        python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+out = open(sys.argv[2], "w")
+while True:
+    m = s.recv(4096).decode("utf-8", "replace").replace("\n", " ")
+    out.write("%d %s\n" % (time.monotonic() * 1000, m))
+    out.flush()' "$1" "$2" &
+        listener=$!
+        i=0; while [ ! -S "$1" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+}
+
+# ping_gap LOG - "N GAP": WATCHDOG=1 pings from READY=1 on, and the largest gap between two (ms)
+ping_gap() {
+        awk '/READY=1/ { r = 1 } r && /WATCHDOG=1/ { if (p && $1 - p > g) g = $1 - p; p = $1; n++ }
+             END { printf "%d %d\n", n, g }' "$1"
+}
+
 # q DB SQL - one sqlite3 query, errors included in the output
 q() {
         sqlite3 "$1" "$2" 2>&1
@@ -343,8 +364,9 @@ fi
 # ---- F3: a journal socket that is never read ------------------------------------------------
 # A datagram socket whose owner never reads (a stalled journald) with a small buffer: sends
 # wait at most a second and fail, the batch is not committed, nothing moves, the loop stays
-# alive, and SIGTERM still stops the agent: a send it interrupts gives up at once, the stop's
-# own events wait one timeout at most. Needs python3 to hold such a socket.
+# alive and keeps pinging the watchdog (a NOTIFY_SOCKET of our own) with STATUS= saying why,
+# and SIGTERM still stops the agent: a send it interrupts gives up at once, the stop's own
+# events wait one timeout at most. Needs python3 to hold such sockets.
 if ! command -v python3 >/dev/null 2>&1; then
         skip "F3: journal never reading" "python3 is not installed (it holds the test socket)"
 else
@@ -362,7 +384,9 @@ time.sleep(120)' "$T/stall.sock" "$T/stall.ready" &
         sed -i 's/records = "own"/records = "all"/' "$T/n.conf"
         for f in "$C"/aggregate/cry-inc_*.xml; do deliver "$N" "$f"; done
         n_stall=$(ls "$N/new" | wc -l)
-        env DT_JOURNAL_SOCKET="$T/stall.sock" ${DT_WRAP:-} "$DT_BIN" agent -c "$T/n.conf" >"$T/n.out" 2>"$T/n.err" &
+        notify_listener "$T/notify0.sock" "$T/notify0.log"
+        env DT_JOURNAL_SOCKET="$T/stall.sock" NOTIFY_SOCKET="$T/notify0.sock" WATCHDOG_USEC=2000000 \
+                ${DT_WRAP:-} "$DT_BIN" agent -c "$T/n.conf" >"$T/n.out" 2>"$T/n.err" &
         pid=$!
         i=0; while ! grep -qs "cannot process messages now" "$T/n.err" && [ $i -lt $((50 * slow)) ]; do sleep 0.1; i=$((i + 1)); done
         case "$(cat "$T/n.err")" in
@@ -374,10 +398,22 @@ time.sleep(120)' "$T/stall.sock" "$T/stall.ready" &
         if [ "$left" -gt 0 ]; then ok "F3: messages wait in new/ ($left of $n_stall)"; else fail "F3: messages wait in new/" "none left"; fi
         is "F3: every moved message is committed, no other" \
                 "$(ls "$N/cur" | wc -l)" "$(q "$T/nstate/state.db" "SELECT count(*) FROM messages WHERE outcome IS NOT NULL")"
+        sleep 3         # sends time out and back off meanwhile: the loop must still ping
         t0=$(date +%s%N)
         stop_agent
         t1=$(date +%s%N)
+        kill "$listener" 2>/dev/null; wait "$listener" 2>/dev/null; listener=
         is "F3: SIGTERM exits 0" "$agent_rc" "0"
+        set -- $(ping_gap "$T/notify0.log")
+        if [ "$1" -ge 3 ] && [ "$2" -lt 2000 ]; then
+                ok "F3: the watchdog pings on while journald stalls ($1 pings, largest gap $2 ms of 2000)"
+        else
+                fail "F3: the watchdog pings on while journald stalls" "$1 pings, largest gap $2 ms"
+        fi
+        case "$(cat "$T/notify0.log")" in
+        *"STATUS=Cannot process messages (journald unavailable: "*) ok "F3: STATUS= says journald is unavailable" ;;
+        *) fail "F3: STATUS= says journald is unavailable" "$(head -c 400 "$T/notify0.log")" ;;
+        esac
         ms=$(( (t1 - t0) / 1000000 ))
         # the stop's own events wait one send timeout (1 s) for the stalled socket, then none
         if [ "$ms" -lt $((3000 * slow)) ]; then ok "F3: stopped within 3 s of SIGTERM (${ms} ms)"; else fail "F3: stopped within 3 s of SIGTERM" "${ms} ms"; fi
@@ -394,23 +430,6 @@ fi
 if ! command -v python3 >/dev/null 2>&1; then
         skip "F14: watchdog pings stop when the loop hangs" "python3 is not installed (it holds the notify socket)"
 else
-        notify_listener() {     # SOCKET LOG: notifications as "MS TEXT" lines, until killed
-                python3 -c 'import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-out = open(sys.argv[2], "w")
-while True:
-    m = s.recv(4096).decode("utf-8", "replace").replace("\n", " ")
-    out.write("%d %s\n" % (time.monotonic() * 1000, m))
-    out.flush()' "$1" "$2" &
-                listener=$!
-                i=0; while [ ! -S "$1" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-        }
-        # largest gap between WATCHDOG=1 pings, from READY=1 on
-        ping_gap() {
-                awk '/READY=1/ { r = 1 } r && /WATCHDOG=1/ { if (p && $1 - p > g) g = $1 - p; p = $1; n++ }
-                     END { printf "%d %d\n", n, g }' "$1"
-        }
         W="$T/Watchdog"
         make_maildir "$W"
         deliver_generated "$W" 10000 1-1 23
@@ -423,7 +442,7 @@ while True:
         backlog_done=$(awk '{ t = $1 } END { print t }' "$T/notify1.log")
         sleep 3
         stop_agent
-        kill "$listener" 2>/dev/null; wait "$listener" 2>/dev/null
+        kill "$listener" 2>/dev/null; wait "$listener" 2>/dev/null; listener=
         set -- $(ping_gap "$T/notify1.log")
         busy=$(awk -v d="$backlog_done" '/WATCHDOG=1/ && $1 <= d { n++ } END { print n + 0 }' "$T/notify1.log")
         if [ "$1" -ge 5 ] && [ "$busy" -ge 2 ] && [ "$2" -lt 2000 ]; then
@@ -462,7 +481,7 @@ while True:
         fi
         is "F14: SIGTERM cannot stop a hung loop: no STOPPING=1" "$(grep -c 'STOPPING=1' "$T/notify2.log")" "0"
         kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
-        kill "$listener" 2>/dev/null; wait "$listener" 2>/dev/null
+        kill "$listener" 2>/dev/null; wait "$listener" 2>/dev/null; listener=
         ${DT_WRAP:-} "$DT_BIN" scan -c "$T/g.conf" >"$T/g2.ev" 2>"$T/g2.err"; rc=$?
         is "F14: after the kill, a rerun only finishes the rename: stored once, no event again" \
                 "$rc $(ls "$G/new" | wc -l) $(ls "$G/cur") $(q "$T/gstate/state.db" "SELECT count(*) FROM aggregate_reports") $(events "$T/g2.ev" aggregate-report | wc -l)" \
