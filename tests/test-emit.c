@@ -1124,6 +1124,32 @@ static void assert_json_lines(const char *buf, size_t len, int want, const char 
         ck_assert_int_eq(n, want);
 }
 
+/* child_stop_sequence - em's sink is full and stays full: the stop signal (in 100 ms) ends the
+ * send waiting for it with -ECANCELED, whatever the timeout; then a send waits the timeout (300
+ * ms) and fails with timed_out, and the one after it fails at once */
+static void child_stop_sequence(struct dt_emitter *em, int timed_out) {
+        struct timespec t0;
+        long ms;
+        int r;
+
+        stop_signal_in(100);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = dt_emit(em, DT_EVENT_AGENT_STATE, NULL, "blocked", report_fields, ELEMENTSOF(report_fields));
+        ms = ms_since(&t0);
+        CHILD_CHECK(r == -ECANCELED);
+        CHILD_CHECK(ms >= 90 && ms < 5000);
+        dt_emitter_set_timeout(em, 300 * 1000);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = dt_emit(em, DT_EVENT_AGENT_HEALTH, NULL, "stopping: waits the timeout", NULL, 0);
+        ms = ms_since(&t0);
+        CHILD_CHECK(r == timed_out);
+        CHILD_CHECK(ms >= 290 && ms < 5000);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = dt_emit(em, DT_EVENT_AGENT_STATE, NULL, "stopping: no wait now", NULL, 0);
+        CHILD_CHECK(r == timed_out);
+        CHILD_CHECK(ms_since(&t0) < 100);
+}
+
 /* A write blocked on a full pipe: the stop signal ends it with -ECANCELED and no byte of the
  * line; the next send waits only the timeout, the one after that not at all; once the reader
  * makes room, a send goes through whole */
@@ -1131,31 +1157,14 @@ static void child_blocked_write(int rd, int wr) {
         const struct dt_emit_counts *c = dt_emit_counts();
         uint64_t failed = c->failed, sent = c->sent;
         struct dt_emitter *em = NULL;
-        struct timespec t0;
         char b[4096], line[4096];
         size_t filled, drained = 0, i;
         ssize_t k;
-        long ms;
         int r;
 
         filled = fill_pipe(wr);
         CHILD_CHECK(dt_emitter_new(DT_SINK_JSON, fdopen(wr, "w"), &em) == 0);
-        dt_emitter_set_timeout(em, 300 * 1000);
-        stop_signal_in(100);
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        r = dt_emit(em, DT_EVENT_AGENT_STATE, NULL, "blocked", report_fields, ELEMENTSOF(report_fields));
-        ms = ms_since(&t0);
-        CHILD_CHECK(r == -ECANCELED);
-        CHILD_CHECK(ms >= 90 && ms < 5000);
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        r = dt_emit(em, DT_EVENT_AGENT_HEALTH, NULL, "stopping: waits the timeout", NULL, 0);
-        ms = ms_since(&t0);
-        CHILD_CHECK(r == -ECANCELED);
-        CHILD_CHECK(ms >= 290 && ms < 5000);
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        r = dt_emit(em, DT_EVENT_AGENT_STATE, NULL, "stopping: no wait now", NULL, 0);
-        CHILD_CHECK(r == -ECANCELED);
-        CHILD_CHECK(ms_since(&t0) < 100);
+        child_stop_sequence(em, -ECANCELED);
         CHILD_CHECK(c->failed == failed + 3 && c->sent == sent);
         /* the pipe holds the filler and nothing of the three events */
         CHILD_CHECK(fcntl(rd, F_SETFL, O_NONBLOCK) == 0);
@@ -1288,8 +1297,6 @@ START_TEST(journal_stop_ends_wait)
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
                 struct dt_emitter *em = NULL;
-                struct timespec t0;
-                long ms;
                 int r, i;
 
                 CHILD_CHECK(dt_emitter_new(DT_SINK_JOURNAL, NULL, &em) == 0);
@@ -1299,22 +1306,7 @@ START_TEST(journal_stop_ends_wait)
                                     ELEMENTSOF(report_fields));
                 CHILD_CHECK(r == -EAGAIN);
                 dt_emitter_set_timeout(em, 30 * 1000 * 1000);
-                stop_signal_in(100);
-                clock_gettime(CLOCK_MONOTONIC, &t0);
-                r = dt_emit(em, DT_EVENT_AGENT_STATE, NULL, "blocked", NULL, 0);
-                ms = ms_since(&t0);
-                CHILD_CHECK(r == -ECANCELED);
-                CHILD_CHECK(ms >= 90 && ms < 5000);
-                dt_emitter_set_timeout(em, 300 * 1000);
-                clock_gettime(CLOCK_MONOTONIC, &t0);
-                r = dt_emit(em, DT_EVENT_AGENT_HEALTH, NULL, "stopping: waits the timeout", NULL, 0);
-                ms = ms_since(&t0);
-                CHILD_CHECK(r == -EAGAIN);
-                CHILD_CHECK(ms >= 290 && ms < 5000);
-                clock_gettime(CLOCK_MONOTONIC, &t0);
-                r = dt_emit(em, DT_EVENT_AGENT_STATE, NULL, "stopping: no wait now", NULL, 0);
-                CHILD_CHECK(r == -EAGAIN);
-                CHILD_CHECK(ms_since(&t0) < 100);
+                child_stop_sequence(em, -EAGAIN);
                 _exit(0);
         }
         ck_assert_int_eq(child_exit_status(pid), 0);
