@@ -1181,6 +1181,7 @@ static void child_blocked_write(int rd, int wr) {
         CHILD_CHECK(k > 2 && line[0] == '{' && line[k - 1] == '\n');
         line[k] = '\0';
         CHILD_CHECK(strstr(line, "\"MESSAGE\":\"after\"") != NULL);
+        dt_emitter_free(em);
         _exit(0);
 }
 
@@ -1200,87 +1201,96 @@ START_TEST(json_stop_ends_blocked_write)
 }
 END_TEST
 
-/* A line bigger than the pipe, to a slow reader: the stop signal comes while it is half
- * written, and the line is finished rather than cut */
-START_TEST(json_stop_finishes_started_line)
-{
-        size_t len;
+/* through_slow_reader - child(fd) in a child process, writing into a one-page pipe (fd made
+ * non-blocking when asked) that this process reads slowly until EOF; what it read, with the
+ * child's exit status asserted 0 */
+static char *through_slow_reader(void (*child)(int fd), bool nonblocking, size_t *len) {
         char *out;
         pid_t pid;
         int p[2];
 
         ck_assert_int_eq(pipe(p), 0);
         ck_assert_int_ge(fcntl(p[1], F_SETPIPE_SZ, 4096), 4096);
+        if (nonblocking)
+                ck_assert_int_eq(fcntl(p[1], F_SETFL, O_NONBLOCK), 0);
         pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
-                struct dt_limits lim = dt_limits_default;
-                struct dt_emitter *em = NULL;
-                size_t big = 256u << 10;
-                char *v = malloc(big + 1);
-                struct timespec t0;
-                struct dt_field f[] = { { DT_F_EMAIL_SUBJECT, v } };
-
                 close(p[0]);
-                CHILD_CHECK(v != NULL);
-                memset(v, 's', big);
-                v[big] = '\0';
-                lim.field_bytes = (uint32_t) big + 64;
-                CHILD_CHECK(dt_emitter_new(DT_SINK_JSON, fdopen(p[1], "w"), &em) == 0);
-                CHILD_CHECK(dt_emitter_set_limits(em, &lim) == 0);
-                dt_emitter_set_timeout(em, 10 * 1000 * 1000);
-                stop_signal_in(30);
-                clock_gettime(CLOCK_MONOTONIC, &t0);
-                CHILD_CHECK(dt_emit(em, DT_EVENT_FAILURE_REPORT, NULL, "big", f, 1) == 0);
-                CHILD_CHECK(ms_since(&t0) >= 30);       /* the signal came during the write */
+                child(p[1]);
                 _exit(0);
         }
         close(p[1]);
-        out = read_slowly(p[0], &len);
+        out = read_slowly(p[0], len);
         close(p[0]);
         ck_assert_int_eq(child_exit_status(pid), 0);
+        return out;
+}
+
+/* child_big_line - one event of 256 KiB, with the stop signal 30 ms into its write */
+static void child_big_line(int fd) {
+        struct dt_limits lim = dt_limits_default;
+        struct dt_emitter *em = NULL;
+        size_t big = 256u << 10;
+        char *v = malloc(big + 1);
+        struct timespec t0;
+        struct dt_field f[] = { { DT_F_EMAIL_SUBJECT, v } };
+
+        CHILD_CHECK(v != NULL);
+        memset(v, 's', big);
+        v[big] = '\0';
+        lim.field_bytes = (uint32_t) big + 64;
+        CHILD_CHECK(dt_emitter_new(DT_SINK_JSON, fdopen(fd, "w"), &em) == 0);
+        CHILD_CHECK(dt_emitter_set_limits(em, &lim) == 0);
+        dt_emitter_set_timeout(em, 10 * 1000 * 1000);
+        stop_signal_in(30);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        CHILD_CHECK(dt_emit(em, DT_EVENT_FAILURE_REPORT, NULL, "big", f, 1) == 0);
+        CHILD_CHECK(ms_since(&t0) >= 30);       /* the signal came during the write */
+        dt_emitter_free(em);
+        free(v);
+}
+
+/* A line bigger than the pipe, to a slow reader: the stop signal comes while it is half
+ * written, and the line is finished rather than cut */
+START_TEST(json_stop_finishes_started_line)
+{
+        size_t len;
+        char *out = through_slow_reader(child_big_line, false, &len);
+
         ck_assert_uint_gt(len, 256u << 10);
         assert_json_lines(out, len, 1, (const char *[]) { "big" });
         free(out);
 }
 END_TEST
 
+static const char *const eight_messages[] = { "n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7" };
+
+/* child_eight_lines - eight events of 12 KB each */
+static void child_eight_lines(int fd) {
+        struct dt_emitter *em = NULL;
+        char v[12000];
+        struct dt_field f[] = { { DT_F_EMAIL_SUBJECT, v } };
+        struct dt_limits lim = dt_limits_default;
+        size_t i;
+
+        memset(v, 'v', sizeof v - 1);
+        v[sizeof v - 1] = '\0';
+        lim.field_bytes = 16384;
+        CHILD_CHECK(dt_emitter_new(DT_SINK_JSON, fdopen(fd, "w"), &em) == 0);
+        CHILD_CHECK(dt_emitter_set_limits(em, &lim) == 0);
+        for (i = 0; i < ELEMENTSOF(eight_messages); i++)
+                CHILD_CHECK(dt_emit(em, DT_EVENT_FAILURE_REPORT, NULL, eight_messages[i], f, 1) == 0);
+        dt_emitter_free(em);
+}
+
 /* A non-blocking descriptor (stdout inherited that way) to a slow reader: every line whole */
 START_TEST(json_nonblocking_descriptor_whole_lines)
 {
-        static const char *const msgs[] = { "n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7" };
         size_t len;
-        char *out;
-        pid_t pid;
-        int p[2];
+        char *out = through_slow_reader(child_eight_lines, true, &len);
 
-        ck_assert_int_eq(pipe(p), 0);
-        ck_assert_int_ge(fcntl(p[1], F_SETPIPE_SZ, 4096), 4096);
-        ck_assert_int_eq(fcntl(p[1], F_SETFL, O_NONBLOCK), 0);
-        pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                struct dt_emitter *em = NULL;
-                char v[12000];
-                struct dt_field f[] = { { DT_F_EMAIL_SUBJECT, v } };
-                struct dt_limits lim = dt_limits_default;
-                size_t i;
-
-                close(p[0]);
-                memset(v, 'v', sizeof v - 1);
-                v[sizeof v - 1] = '\0';
-                lim.field_bytes = 16384;
-                CHILD_CHECK(dt_emitter_new(DT_SINK_JSON, fdopen(p[1], "w"), &em) == 0);
-                CHILD_CHECK(dt_emitter_set_limits(em, &lim) == 0);
-                for (i = 0; i < ELEMENTSOF(msgs); i++)
-                        CHILD_CHECK(dt_emit(em, DT_EVENT_FAILURE_REPORT, NULL, msgs[i], f, 1) == 0);
-                _exit(0);
-        }
-        close(p[1]);
-        out = read_slowly(p[0], &len);
-        close(p[0]);
-        ck_assert_int_eq(child_exit_status(pid), 0);
-        assert_json_lines(out, len, (int) ELEMENTSOF(msgs), msgs);
+        assert_json_lines(out, len, (int) ELEMENTSOF(eight_messages), eight_messages);
         free(out);
 }
 END_TEST
@@ -1307,6 +1317,7 @@ START_TEST(journal_stop_ends_wait)
                 CHILD_CHECK(r == -EAGAIN);
                 dt_emitter_set_timeout(em, 30 * 1000 * 1000);
                 child_stop_sequence(em, -EAGAIN);
+                dt_emitter_free(em);
                 _exit(0);
         }
         ck_assert_int_eq(child_exit_status(pid), 0);
