@@ -142,7 +142,7 @@ static void health_tick(struct loop *l) {
 }
 
 /* degraded_reason - the agent-state REASON for a failure of the run worth an event: the host is
- * short of disk, fds or memory (HOSTILE.md F4, F20). NULL for the rest: the event output itself
+ * short of disk, fds, processes or memory (HOSTILE.md F4, F20). NULL for the rest: the event output itself
  * failing cannot carry an event about it. */
 static const char *degraded_reason(int r) {
         switch (r) {
@@ -156,6 +156,8 @@ static const char *degraded_reason(int r) {
                 return "ENFILE";
         case -ENOMEM:
                 return "ENOMEM";
+        case -EAGAIN:                   /* fork: out of processes (the sink's EAGAIN is not asked) */
+                return "EAGAIN";
         default:
                 return NULL;
         }

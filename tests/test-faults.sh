@@ -11,7 +11,8 @@
 # the Maildir recreated); F9 (unreadable file, run as nobody); F14 (watchdog pings from the
 # loop, and none once it hangs at DT_HANGPOINT); F11 (mail log unreadable, agent
 # and scan); F16 (SIGTERM mid-backlog); F17 (peak RSS over a 10x backlog); F18 (store corrupt,
-# store deleted); F20 (EMFILE, the running agent's limit lowered with prlimit).
+# store deleted); F20 (EMFILE, the running agent's limit lowered with prlimit; a failing fork,
+# the agent run as nobody with RLIMIT_NPROC at what nobody has).
 # Elsewhere: F10 (log rotation) in test-logfile.c and test-journal-logs.sh; F12/F13 (worker
 # crash and hang) in test-worker.c and test-scan.sh; F15 (SIGHUP with a broken config) in
 # test-agent.sh; F21 (mixed overload) in test-overload.sh. Not run: F2 (journald's own rate limit
@@ -554,6 +555,44 @@ else
         if wait_gone "$E/new" 10; then ok "F20: with fds back, it goes through"; else fail "F20: with fds back, it goes through" "$(tail -2 "$T/e.err")"; fi
         stop_agent
         is "F20: SIGTERM exits 0, stored once" "$agent_rc $(q "$T/estate/state.db" "SELECT outcome, attempts FROM messages")" "0 aggregate|1"
+fi
+
+# ---- F20: the worker cannot be forked (EAGAIN) ---------------------------------------------
+# RLIMIT_NPROC binds only a user without privileges, so the agent runs as nobody (setpriv),
+# started with that limit at the tasks nobody has plus the agent itself: the fork of its parse
+# worker then fails with EAGAIN. Expect degraded/EAGAIN, the agent alive, nothing moved, no
+# attempt counted against the message; a scan without the limit then stores it once.
+K="$T/Nofork"
+if [ -z "$root" ] || ! command -v setpriv >/dev/null 2>&1 || ! id nobody >/dev/null 2>&1 ||
+   ! command -v prlimit >/dev/null 2>&1; then
+        skip "F20: fork fails" "needs root, setpriv, prlimit and a user nobody"
+else
+        mkdir "$K"; make_maildir "$K/M"
+        write_config "$K/conf" "$K/M" "$K/state" json
+        deliver "$K/M" "$C/aggregate/cry-inc_google.xml" "1.nofork"
+        chown -R nobody "$K"
+        chmod 711 "$T"
+        prlimit --nproc=$(( $(ps -u nobody -L --no-headers | wc -l) + 1 )): \
+                setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+                ${DT_WRAP:-} "$DT_BIN" agent -c "$K/conf" >"$T/k.ev" 2>"$T/k.err" &
+        pid=$!
+        if wait_for "$T/k.ev" '.DMARCTRACE_STATE=="degraded"' 10; then
+                is "F20: agent-state degraded with reason EAGAIN" \
+                        "$(jq -r 'select(.DMARCTRACE_STATE=="degraded") | .DMARCTRACE_REASON' "$T/k.ev" | sort -u)" "EAGAIN"
+        else
+                fail "F20: agent-state degraded with reason EAGAIN" "$(tail -3 "$T/k.err")"
+        fi
+        sleep 2         # a backoff or two
+        is "F20: the agent keeps running, the message waits in new/, no attempt counted" \
+                "$(kill -0 "$pid" 2>/dev/null && echo alive) $(ls "$K/M/new") $(q "$K/state/state.db" "SELECT count(*) FROM messages")" \
+                "alive 1.nofork 0"
+        stop_agent
+        setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+                ${DT_WRAP:-} "$DT_BIN" scan -c "$K/conf" >"$T/k2.ev" 2>"$T/k2.err"; rc=$?
+        chmod 700 "$T"
+        is "F20: the agent exited 0; a scan with forks back stores it once" \
+                "$agent_rc $rc $(ls "$K/M/cur") $(q "$K/state/state.db" "SELECT outcome, attempts FROM messages")" \
+                "0 0 1.nofork:2,S aggregate|1"
 fi
 
 # ---- F8: the Maildir goes away while the agent runs ----------------------------------------
