@@ -164,9 +164,10 @@ static const char *degraded_reason(int r) {
 }
 
 /* run_failed - the run cannot go on (output, store, host resources): back off and say so; what
- * was not committed waits in new/ and is listed again when the backoff ends */
-static void run_failed(struct loop *l, int r, uint64_t waiting) {
-        const char *reason = degraded_reason(r), *sink = "";
+ * was not committed waits in new/ and is listed again when the backoff ends. why: what is known
+ * beyond the errno (NULL: its text). */
+static void run_failed(struct loop *l, int r, uint64_t waiting, const char *why) {
+        const char *reason = degraded_reason(r), *sink = "", *text = why ? why : strerror(-r);
         char status[256];
 
         if (dt_emitter_send_error(l->rt->em) == r)      /* the events could not go out (F1, F3) */
@@ -176,12 +177,12 @@ static void run_failed(struct loop *l, int r, uint64_t waiting) {
         l->retry_at = mono_usec() + (uint64_t) l->backoff * 1000000u;
         l->rescan = true;
         (void) snprintf(status, sizeof status, "STATUS=Cannot process messages (%s%s); retrying in %u s",
-                        sink, strerror(-r), l->backoff);
+                        sink, text, l->backoff);
         (void) sd_notify(0, status);
         fprintf(stderr, "dmarctrace: cannot process messages now: %s%s; retrying in %u s\n", sink,
-                strerror(-r), l->backoff);
+                text, l->backoff);
         if (reason && !sink[0])
-                (void) dt_runtime_emit_state(l->rt, "degraded", reason, strerror(-r), waiting);
+                (void) dt_runtime_emit_state(l->rt, "degraded", reason, text, waiting);
 }
 
 /* run_names - process names from new/; on a failure of the run keep going later (backoff) */
@@ -205,7 +206,7 @@ static void run_names(struct loop *l, char **names, size_t n) {
                 if (r == -ECANCELED && stop_requested)
                         return;         /* its events had no room as we stop: it waits in new/ */
                 if (r < 0) {
-                        run_failed(l, r, n - i);
+                        run_failed(l, r, n - i, dt_pipeline_run_error(l->rt->pipe));
                         return;
                 }
         }
@@ -230,7 +231,7 @@ static void rescan(struct loop *l) {
                 if (r < 0) {
                         fprintf(stderr, "dmarctrace: cannot list '%s/new': %s\n", dt_maildir_root(l->rt->md),
                                 strerror(-r));
-                        run_failed(l, r, 0);    /* e.g. out of fds: no hot loop */
+                        run_failed(l, r, 0, NULL);      /* e.g. out of fds: no hot loop */
                         return;
                 }
                 run_names(l, names, n);
@@ -428,7 +429,7 @@ int dt_cmd_agent(int argc, char **argv) {
                 if (!l.backoff || now >= l.retry_at) {
                         r = dt_pipeline_flush(l.rt->pipe);
                         if (r < 0) {
-                                run_failed(&l, r, 0);
+                                run_failed(&l, r, 0, NULL);
                                 continue;
                         }
                         r = dt_runtime_catch_up_logs(l.rt, 20000);
@@ -448,7 +449,7 @@ int dt_cmd_agent(int argc, char **argv) {
                 wait_ms = until_health(&l, wait_ms);
                 r = dt_pipeline_flush(l.rt->pipe);
                 if (r < 0) {
-                        run_failed(&l, r, 0);   /* the batch's files are still in new/ */
+                        run_failed(&l, r, 0, NULL);     /* the batch's files are still in new/ */
                         continue;
                 }
                 if (dt_detect_pending(l.rt->det) > 0 && (r = dt_detect_run(l.rt->det, NULL)) < 0)

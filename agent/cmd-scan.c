@@ -49,8 +49,8 @@ static int process_all(struct dt_runtime *rt, enum dt_md_sub sub, char **names, 
                         if (r == -ECANCELED && stop_requested)
                                 return 0;       /* no room for its events as we stop: it waits */
                         if (waited == 0)
-                                fprintf(stderr, "dmarctrace: cannot process '%s' now: %s; retrying\n",
-                                        names[i], strerror(-r));
+                                fprintf(stderr, "dmarctrace: cannot process '%s' now: %s; retrying\n", names[i],
+                                        dt_pipeline_run_error(rt->pipe) ? dt_pipeline_run_error(rt->pipe) : strerror(-r));
                         if (waited >= RETRY_TOTAL_SEC || stop_requested)
                                 return r;
                         sleep(backoff);

@@ -84,6 +84,8 @@ struct dt_pipeline {
         size_t n_pending;
         uint64_t batch_start;           /* CLOCK_MONOTONIC usec of the batch's first message */
         struct dt_error deferred;       /* why the last message was deferred */
+        struct dt_error run_error;      /* why the last call failed the run, when said beyond
+                                         * its errno; message "" otherwise */
         struct dt_rollup *rollup;       /* failure-report events under a flood */
         struct ahead ahead;
 };
@@ -637,6 +639,7 @@ static int run_one(struct dt_pipeline *p, struct job *j, enum dt_md_sub sub, con
         }
         if (r < 0 && err->reason && strcmp(err->reason, DT_WORKER_R_NOT_STARTED) == 0) {
                 rollback_to(j);
+                p->run_error = *err;
                 return r;               /* no worker could be started (fork, pipe): retry later */
         }
         if (r < 0 && (worker_fault(err) || unreadable(read_error))) {
@@ -699,6 +702,7 @@ int dt_pipeline_process_ahead(struct dt_pipeline *p, enum dt_md_sub sub, const c
 
         message_path(p, sub, name, j.path, sizeof j.path);
         dt_error_clear(&err);
+        dt_error_clear(&p->run_error);
         if (p->ahead.name && p->ahead.sub == sub && strcmp(p->ahead.name, name) == 0) {
                 /* read last time, and maybe parsed by now; read_ahead found no outcome for it
                  * in the store, and only its own turn records one */
@@ -785,6 +789,10 @@ uint64_t dt_pipeline_suppressed(const struct dt_pipeline *p) {
 
 const struct dt_error *dt_pipeline_deferred_error(const struct dt_pipeline *p) {
         return &p->deferred;
+}
+
+const char *dt_pipeline_run_error(const struct dt_pipeline *p) {
+        return p->run_error.message[0] ? p->run_error.message : NULL;
 }
 
 void dt_pipeline_set_config(struct dt_pipeline *p, const struct dt_config *cfg) {

@@ -73,6 +73,10 @@ int dt_pipeline_flush(struct dt_pipeline *p);
 /* dt_pipeline_deferred_error - why the last DT_PIPELINE_DEFERRED message was deferred, borrowed */
 const struct dt_error *dt_pipeline_deferred_error(const struct dt_pipeline *p);
 
+/* dt_pipeline_run_error - when the last dt_pipeline_process_ahead() failed the run, what it knew
+ * beyond the errno ("cannot start the worker: ..."), borrowed; NULL when nothing more */
+const char *dt_pipeline_run_error(const struct dt_pipeline *p);
+
 /* dt_pipeline_stats - counts so far, borrowed */
 const struct dt_pipeline_stats *dt_pipeline_stats(const struct dt_pipeline *p);
 

@@ -577,10 +577,11 @@ else
                 ${DT_WRAP:-} "$DT_BIN" agent -c "$K/conf" >"$T/k.ev" 2>"$T/k.err" &
         pid=$!
         if wait_for "$T/k.ev" '.DMARCTRACE_STATE=="degraded"' 10; then
-                is "F20: agent-state degraded with reason EAGAIN" \
-                        "$(jq -r 'select(.DMARCTRACE_STATE=="degraded") | .DMARCTRACE_REASON' "$T/k.ev" | sort -u)" "EAGAIN"
+                is "F20: agent-state degraded with reason EAGAIN, saying what failed" \
+                        "$(jq -r 'select(.DMARCTRACE_STATE=="degraded") | [.DMARCTRACE_REASON, .DMARCTRACE_ERROR_MESSAGE] | join("|")' "$T/k.ev" | sort -u)" \
+                        "EAGAIN|cannot start the worker: Resource temporarily unavailable"
         else
-                fail "F20: agent-state degraded with reason EAGAIN" "$(tail -3 "$T/k.err")"
+                fail "F20: agent-state degraded with reason EAGAIN, saying what failed" "$(tail -3 "$T/k.err")"
         fi
         sleep 2         # a backoff or two
         is "F20: the agent keeps running, the message waits in new/, no attempt counted" \
