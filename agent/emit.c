@@ -17,6 +17,13 @@
  * ENOBUFS) goes the way libsystemd sends it: in a sealed memfd passed with SCM_RIGHTS. Only if
  * memfds are not available and the path is journald's own do we fall back to sd_journal_sendv().
  *
+ * No sender thread with a queue (HOSTILE.md F3 offers one): a message is committed only once its
+ * events are handed over, so a queue would not let a batch commit any sooner, and abandoning it
+ * at a stop is what failing the send does now (nothing committed, redone on restart). What a
+ * thread would guard, this bounds: a send waits at most the timeout (1 s), the agent's loop
+ * pings the watchdog around it (every wait ends within half of WATCHDOG_USEC), and a stop ends
+ * the wait at once (dt_emit_cancel_waits).
+ *
  * Every event handed to a sink gets the next DMARCTRACE_SEQ of the process (1, 2, ...) and the
  * process's DMARCTRACE_RUN_ID, a random id128 made at its first event: journald may still drop
  * what it took (its rate limit, HOSTILE.md F2), and a gap in SEQ under one RUN_ID shows that. A
