@@ -99,7 +99,9 @@ static void ping_before_wait(struct loop *l) {
 static int watchdog_wait_ms(const struct loop *l) {
         uint64_t half_s = l->watchdog_usec / 2000000u;
 
-        return half_s < 1 ? 1000 : half_s > INT_MAX / 1000 ? INT_MAX / 1000 * 1000 : (int) half_s * 1000;
+        if (half_s < 1)
+                return 1000;
+        return half_s > INT_MAX / 1000 ? INT_MAX / 1000 * 1000 : (int) half_s * 1000;
 }
 
 /* totals - since start: the runtimes a reload replaced, plus the running one */
@@ -142,8 +144,8 @@ static void health_tick(struct loop *l) {
 }
 
 /* degraded_reason - the agent-state REASON for a failure of the run worth an event: the host is
- * short of disk, fds, processes or memory (HOSTILE.md F4, F20). NULL for the rest: the event output itself
- * failing cannot carry an event about it. */
+ * short of disk, fds, processes or memory (HOSTILE.md F4, F20). NULL for the rest: the event
+ * output itself failing cannot carry an event about it. */
 static const char *degraded_reason(int r) {
         switch (r) {
         case -ENOSPC:
@@ -156,7 +158,7 @@ static const char *degraded_reason(int r) {
                 return "ENFILE";
         case -ENOMEM:
                 return "ENOMEM";
-        case -EAGAIN:                   /* fork: out of processes (the sink's EAGAIN is not asked) */
+        case -EAGAIN:                   /* fork: no more processes (never the sink's: not asked) */
                 return "EAGAIN";
         default:
                 return NULL;
@@ -404,8 +406,8 @@ int dt_cmd_agent(int argc, char **argv) {
         if (sd_watchdog_enabled(0, &l.watchdog_usec) <= 0)
                 l.watchdog_usec = 0;
         if (l.watchdog_usec && l.watchdog_usec < 2000000u)
-                fprintf(stderr, "dmarctrace: WatchdogSec= is below 2 s: the inotify wait counts whole "
-                        "seconds, so a watchdog ping may come late\n");
+                fprintf(stderr, "dmarctrace: WatchdogSec= is below 2 s: the inotify wait counts "
+                        "whole seconds, so a watchdog ping may come late\n");
         start_watch(&l);        /* before the first listing, so nothing arrives unseen */
         (void) dt_runtime_emit_state(l.rt, "ready", NULL, NULL, 0);
         (void) sd_notify(0, "READY=1\nSTATUS=Processing reports");

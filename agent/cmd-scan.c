@@ -42,15 +42,17 @@ static int process_all(struct dt_runtime *rt, enum dt_md_sub sub, char **names, 
 
         for (i = 0; i < n && !stop_requested; i++) {
                 unsigned backoff = 1, waited = 0;
+                const char *why;
                 int r;
 
                 while ((r = dt_pipeline_process_ahead(rt->pipe, sub, names[i],
                                                       i + 1 < n ? names[i + 1] : NULL)) < 0) {
                         if (r == -ECANCELED && stop_requested)
                                 return 0;       /* no room for its events as we stop: it waits */
+                        why = dt_pipeline_run_error(rt->pipe);
                         if (waited == 0)
-                                fprintf(stderr, "dmarctrace: cannot process '%s' now: %s; retrying\n", names[i],
-                                        dt_pipeline_run_error(rt->pipe) ? dt_pipeline_run_error(rt->pipe) : strerror(-r));
+                                fprintf(stderr, "dmarctrace: cannot process '%s' now: %s; retrying\n",
+                                        names[i], why ? why : strerror(-r));
                         if (waited >= RETRY_TOTAL_SEC || stop_requested)
                                 return r;
                         sleep(backoff);

@@ -443,7 +443,8 @@ static int wait_room(int fd, uint64_t deadline, bool cancellable) {
 
         for (;;) {
                 now = now_usec();
-                wait = now >= deadline ? 0 : deadline == UINT64_MAX ? UINT64_MAX : (deadline - now) / 1000 + 1;
+                wait = now >= deadline ? 0 :
+                       deadline == UINT64_MAX ? UINT64_MAX : (deadline - now) / 1000 + 1;
                 k = poll(&pfd, 1, wait > INT_MAX ? -1 : (int) wait);
                 if (k > 0)
                         return 0;
@@ -620,7 +621,8 @@ static int journal_send(struct dt_emitter *em, const struct event *e) {
  * memory stream); -errno when it fails */
 static int stream_write(struct dt_emitter *em, const char *buf, size_t len) {
         errno = 0;
-        if (fwrite(buf, 1, len, em->out) == len && putc('\n', em->out) != EOF && fflush(em->out) != EOF)
+        if (fwrite(buf, 1, len, em->out) == len && putc('\n', em->out) != EOF &&
+            fflush(em->out) != EOF)
                 return 0;
         clearerr(em->out);
         return errno > 0 ? -errno : -EIO;

@@ -1115,7 +1115,8 @@ static void assert_json_lines(const char *buf, size_t len, int want, const char 
                 nl = memchr(p, '\n', (size_t) (end - p));
                 copy = strndup(p, (size_t) (nl - p));
                 obj = json_tokener_parse(copy);
-                ck_assert_msg(obj != NULL, "line %d is not whole JSON (%zu bytes)", n + 1, strlen(copy));
+                ck_assert_msg(obj != NULL, "line %d is not whole JSON (%zu bytes)", n + 1,
+                              strlen(copy));
                 if (messages && n < want)
                         ck_assert_str_eq(get(obj, "MESSAGE"), messages[n]);
                 json_object_put(obj);
@@ -1134,7 +1135,8 @@ static void child_stop_sequence(struct dt_emitter *em, int timed_out) {
 
         stop_signal_in(100);
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        r = dt_emit(em, DT_EVENT_AGENT_STATE, NULL, "blocked", report_fields, ELEMENTSOF(report_fields));
+        r = dt_emit(em, DT_EVENT_AGENT_STATE, NULL, "blocked", report_fields,
+                    ELEMENTSOF(report_fields));
         ms = ms_since(&t0);
         CHILD_CHECK(r == -ECANCELED);
         CHILD_CHECK(ms >= 90 && ms < 5000);
@@ -1280,7 +1282,8 @@ static void child_eight_lines(int fd) {
         CHILD_CHECK(dt_emitter_new(DT_SINK_JSON, fdopen(fd, "w"), &em) == 0);
         CHILD_CHECK(dt_emitter_set_limits(em, &lim) == 0);
         for (i = 0; i < ELEMENTSOF(eight_messages); i++)
-                CHILD_CHECK(dt_emit(em, DT_EVENT_FAILURE_REPORT, NULL, eight_messages[i], f, 1) == 0);
+                CHILD_CHECK(dt_emit(em, DT_EVENT_FAILURE_REPORT, NULL, eight_messages[i], f,
+                                    1) == 0);
         dt_emitter_free(em);
 }
 
