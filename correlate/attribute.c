@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "correlate/attribute.h"
+#include "correlate/usercache.h"
 
 static const char *const ev_names[] = {
         "message-id", "received-queue-id", "requeue", "pickup-uid", "smtp-client", "sasl-login",
@@ -66,16 +67,11 @@ static char *col(sqlite3_stmt *s, int i, bool *oom) {
         return dup((const char *) sqlite3_column_text(s, i), oom);
 }
 
-/* user_of - the login name of uid, or NULL */
+/* user_of - the login name of uid, or NULL (usercache.h: NSS is asked once in a while) */
 static char *user_of(int64_t uid, bool *oom) {
-        struct passwd pw, *res = NULL;
-        char buf[4096];
+        char name[256];                 /* LOGIN_NAME_MAX */
 
-        if (uid < 0 || uid > UINT32_MAX)
-                return NULL;
-        if (getpwuid_r((uid_t) uid, &pw, buf, sizeof buf, &res) != 0 || !res)
-                return NULL;
-        return dup(res->pw_name, oom);
+        return dt_user_name(uid, name, sizeof name) ? dup(name, oom) : NULL;
 }
 
 static int64_t uid_of(const char *user) {
@@ -121,6 +117,7 @@ int dt_correlate_prepare(struct dt_index *idx) {
         for (size_t i = 0; i < ELEMENTSOF(all); i++)
                 if (!dt_index_stmt(idx, all[i]))
                         return -EIO;
+        dt_user_warm_up();              /* NSS's modules, loaded by the first lookup else */
         return 0;
 }
 

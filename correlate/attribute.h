@@ -66,8 +66,8 @@ struct dt_attribution {
         int64_t php_time;               /* the PHP call's time, 0 when none matched */
 };
 
-/* dt_correlate_prepare - compile the lookups' statements now (at start), so that the first
- * failure report does not pay for it (about 0.4 ms); 0 or -EIO */
+/* dt_correlate_prepare - compile the lookups' statements and load NSS's modules now (at start),
+ * so that the first failure report does not pay for them (about 0.4 ms each); 0 or -EIO */
 int dt_correlate_prepare(struct dt_index *idx);
 
 /* dt_correlate_message - original: the report's original headers (borrowed). arrival_hint:
