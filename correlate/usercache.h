@@ -23,7 +23,8 @@
  * none (or is out of range, or the name does not fit cap) */
 bool dt_user_name(int64_t uid, char *buf, size_t cap);
 
-/* dt_user_warm_up - load the NSS modules now, so that the first lookup does not pay for it */
+/* dt_user_warm_up - load every NSS module now (root's lookup, and one of a uid nobody has), so
+ * that the first lookup does not pay for it */
 void dt_user_warm_up(void);
 
 #endif
