@@ -46,14 +46,6 @@ static void on_signal(int sig) {
         }
 }
 
-/* mono_usec - CLOCK_MONOTONIC in microseconds (deadlines never follow wall-clock jumps) */
-static uint64_t mono_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 struct loop {
         struct dt_runtime *rt;
         const char *config_path;
@@ -75,7 +67,7 @@ struct loop {
  * a wait ends a hair early, and ping only every full WATCHDOG_USEC, on the edge of systemd's
  * deadline. */
 static void ping(struct loop *l) {
-        uint64_t now = mono_usec();
+        uint64_t now = dt_mono_usec();
 
         if (l->watchdog_usec && now - l->last_ping >= l->watchdog_usec / 4) {
                 (void) sd_notify(0, "WATCHDOG=1");
@@ -88,7 +80,7 @@ static void ping(struct loop *l) {
 static void ping_before_wait(struct loop *l) {
         if (l->watchdog_usec) {
                 (void) sd_notify(0, "WATCHDOG=1");
-                l->last_ping = mono_usec();
+                l->last_ping = dt_mono_usec();
         }
 }
 
@@ -128,7 +120,7 @@ static void health(struct loop *l, bool at_stop) {
         t = totals(l);
         r = l->maildir_lost ? -ENOENT : dt_maildir_count(l->rt->md, DT_MD_NEW, &backlog);
         r = dt_health_emit(l->health, l->rt->em, at_stop, &t, r < 0 ? -1 : (int64_t) backlog,
-                           mono_usec());
+                           dt_mono_usec());
         if (r == -ECANCELED)
                 fprintf(stderr, "dmarctrace: agent-health event not sent: the event output "
                         "had no room while stopping\n");
@@ -139,7 +131,7 @@ static void health(struct loop *l, bool at_stop) {
 
 /* health_tick - the periodic agent-health event, when due */
 static void health_tick(struct loop *l) {
-        if (mono_usec() >= dt_health_due_usec(l->health))
+        if (dt_mono_usec() >= dt_health_due_usec(l->health))
                 health(l, false);
 }
 
@@ -176,7 +168,7 @@ static void run_failed(struct loop *l, int r, uint64_t waiting, const char *why)
                 sink = dt_emitter_kind(l->rt->em) == DT_SINK_JOURNAL ? "journald unavailable: " :
                                                                        "event output unavailable: ";
         l->backoff = l->backoff ? (l->backoff < 60 ? l->backoff * 2 : 60) : 1;
-        l->retry_at = mono_usec() + (uint64_t) l->backoff * 1000000u;
+        l->retry_at = dt_mono_usec() + (uint64_t) l->backoff * 1000000u;
         l->rescan = true;
         (void) snprintf(status, sizeof status, "STATUS=Cannot process messages (%s%s); retrying in %u s",
                         sink, text, l->backoff);
@@ -225,7 +217,7 @@ static void rescan(struct loop *l) {
         int r;
 
         l->rescan = false;
-        l->last_rescan = mono_usec();
+        l->last_rescan = dt_mono_usec();
         if (l->maildir_lost)
                 return;         /* the directories held are no longer the configured ones */
         do {
@@ -246,7 +238,7 @@ static void rescan(struct loop *l) {
 static void watch_later(struct loop *l, const char *why) {
         l->watching = false;
         l->watch_backoff = l->watch_backoff ? (l->watch_backoff < 60 ? l->watch_backoff * 2 : 60) : 1;
-        l->watch_retry_at = mono_usec() + (uint64_t) l->watch_backoff * 1000000u;
+        l->watch_retry_at = dt_mono_usec() + (uint64_t) l->watch_backoff * 1000000u;
         fprintf(stderr, "dmarctrace: %s; trying again in %u s\n", why, l->watch_backoff);
 }
 
@@ -301,7 +293,7 @@ static void watch_lost(struct loop *l) {
  * all the same, without tracing to a local sender */
 static void check_correlation(struct loop *l, int r) {
         unsigned bad = dt_logs_count(l->rt->logs) ? dt_logs_stats(l->rt->logs)->unavailable : 0;
-        uint64_t now = mono_usec();
+        uint64_t now = dt_mono_usec();
         char text[600];
 
         if (!bad && r >= 0) {
@@ -322,7 +314,7 @@ static void check_correlation(struct loop *l, int r) {
  * existing wait is the timer, so an idle agent wakes no more often than before plus once an
  * interval */
 static int until_health(const struct loop *l, int wait_ms) {
-        uint64_t due = dt_health_due_usec(l->health), now = mono_usec();
+        uint64_t due = dt_health_due_usec(l->health), now = dt_mono_usec();
 
         if (due == UINT64_MAX)
                 return wait_ms;
@@ -398,7 +390,7 @@ int dt_cmd_agent(int argc, char **argv) {
 
         if (dt_cmd_open_runtime(l.config_path, false, false, &l.rt) < 0)
                 return 1;
-        if (dt_health_new(mono_usec(), l.rt->cfg->health_interval, &l.health) < 0) {
+        if (dt_health_new(dt_mono_usec(), l.rt->cfg->health_interval, &l.health) < 0) {
                 fprintf(stderr, "dmarctrace: out of memory\n");
                 dt_runtime_free(l.rt);
                 return 1;
@@ -417,7 +409,7 @@ int dt_cmd_agent(int argc, char **argv) {
                 char **names = NULL;
                 size_t n = 0;
                 bool overflow = false;
-                uint64_t now = mono_usec();
+                uint64_t now = dt_mono_usec();
                 int wait_ms = IDLE_WAIT_MS;
 
                 ping(&l);
@@ -458,7 +450,7 @@ int dt_cmd_agent(int argc, char **argv) {
                         fprintf(stderr, "dmarctrace: detection failed: %s; retrying when idle\n",
                                 strerror(-r));  /* its marks are kept */
                 if (!l.watching) {
-                        now = mono_usec();
+                        now = dt_mono_usec();
                         if (now >= l.watch_retry_at) {
                                 rewatch(&l);
                                 if (l.watching)

@@ -395,14 +395,6 @@ static int build_event(const struct dt_emitter *em, const struct dt_event_info *
         return r;
 }
 
-/* now_usec - CLOCK_MONOTONIC in microseconds: deadlines must not follow wall-clock jumps */
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 /* journal_disconnect - forget the cached connection; the next send connects again */
 static void journal_disconnect(struct dt_emitter *em) {
         if (em->fd >= 0)
@@ -442,7 +434,7 @@ static int wait_room(int fd, uint64_t deadline, bool cancellable) {
         int k;
 
         for (;;) {
-                now = now_usec();
+                now = dt_mono_usec();
                 wait = now >= deadline ? 0 :
                        deadline == UINT64_MAX ? UINT64_MAX : (deadline - now) / 1000 + 1;
                 k = poll(&pfd, 1, wait > INT_MAX ? -1 : (int) wait);
@@ -452,7 +444,7 @@ static int wait_room(int fd, uint64_t deadline, bool cancellable) {
                         return -errno;
                 if (k < 0 && cancellable && cancel_waits)
                         return -ECANCELED;
-                if (k == 0 && now_usec() >= deadline) {
+                if (k == 0 && dt_mono_usec() >= deadline) {
                         if (cancel_waits)
                                 waits_abandoned = true;
                         return -EAGAIN;
@@ -463,7 +455,7 @@ static int wait_room(int fd, uint64_t deadline, bool cancellable) {
 /* send_deadline - when a send that starts now must give up: after the timeout, or at once once
  * the process is stopping and a send has already timed out */
 static uint64_t send_deadline(const struct dt_emitter *em) {
-        uint64_t now = now_usec();
+        uint64_t now = dt_mono_usec();
 
         if (waits_abandoned)
                 return now;

@@ -261,13 +261,10 @@ static int read_file(struct dt_logs *l, struct source *s, uint64_t budget, uint6
  * the last prune is an hour old (the first catch-up always prunes) */
 static int prune(struct dt_logs *l) {
         struct dt_error err;
-        struct timespec ts;
-        uint64_t now, n = 0;
+        uint64_t now = dt_mono_usec(), n = 0;
         int64_t newest = 0, wall = (int64_t) time(NULL);
         int r;
 
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        now = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
         if (l->pruned_at && now - l->pruned_at < PRUNE_EVERY_USEC)
                 return 0;
         r = dt_store_begin(l->store);

@@ -42,14 +42,6 @@
 /* a message whose worker crashes or hangs this many times is rejected */
 #define PIPELINE_ATTEMPTS_MAX 3
 
-/* mono_usec - CLOCK_MONOTONIC in microseconds */
-static uint64_t mono_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 /* the message after the current one, read and handed to the worker before the current one's
  * results are stored, so that its parse overlaps that work (dt_pipeline_process_ahead) */
 struct ahead {
@@ -408,7 +400,7 @@ static int on_failure(void *userdata, const struct dt_failure *f, const char *ke
                         o && o->message_id ? o->message_id : "?", o && o->subject ? o->subject : "",
                         own ? " [this host]" : "");
         /* under a flood the report is counted for the next failure-rollup instead */
-        r = dt_rollup_admit(p->rollup, mono_usec(), time(NULL), domain) ?
+        r = dt_rollup_admit(p->rollup, dt_mono_usec(), time(NULL), domain) ?
             dt_emit(p->em, DT_EVENT_FAILURE_REPORT, key, msg, fields, ELEMENTSOF(fields)) : 0;
         if (r < 0)
                 return j->fatal = r;
@@ -512,7 +504,7 @@ out:
                 free(p->pending[i].name);
         p->n_pending = 0;
         if (r == 0)     /* a failed rollup keeps its window open for the next flush */
-                (void) dt_rollup_emit(p->rollup, p->em, mono_usec(), false);
+                (void) dt_rollup_emit(p->rollup, p->em, dt_mono_usec(), false);
         return r;
 }
 
@@ -739,7 +731,7 @@ int dt_pipeline_process_ahead(struct dt_pipeline *p, enum dt_md_sub sub, const c
                 k = dt_store_begin(p->store);
                 if (k < 0)
                         return k;
-                p->batch_start = mono_usec();
+                p->batch_start = dt_mono_usec();
         }
         k = run_one(p, &j, sub, buf, len, r, &err);
         if (k < 0) {
@@ -751,7 +743,7 @@ int dt_pipeline_process_ahead(struct dt_pipeline *p, enum dt_md_sub sub, const c
                 return k;
         dt_faultpoint("after-emit");
         if (p->n_pending >= PIPELINE_BATCH_MAX ||
-            mono_usec() - p->batch_start >= PIPELINE_BATCH_USEC)
+            dt_mono_usec() - p->batch_start >= PIPELINE_BATCH_USEC)
                 return dt_pipeline_flush(p);
         return 0;
 }
@@ -763,7 +755,7 @@ int dt_pipeline_new(const struct dt_config *cfg, struct dt_store *store, struct 
 
         if (!p)
                 return -ENOMEM;
-        if (dt_rollup_new(mono_usec(), &p->rollup) < 0 || dt_worker_new(NULL, &p->worker) < 0) {
+        if (dt_rollup_new(dt_mono_usec(), &p->rollup) < 0 || dt_worker_new(NULL, &p->worker) < 0) {
                 dt_rollup_free(p->rollup);
                 free(p);
                 return -ENOMEM;
@@ -809,7 +801,7 @@ struct dt_pipeline *dt_pipeline_free(struct dt_pipeline *p) {
         for (i = 0; i < p->n_pending; i++)
                 free(p->pending[i].name);
         drop_ahead(p);
-        (void) dt_rollup_emit(p->rollup, p->em, mono_usec(), true);    /* the last window */
+        (void) dt_rollup_emit(p->rollup, p->em, dt_mono_usec(), true);    /* the last window */
         dt_rollup_free(p->rollup);
         dt_worker_free(p->worker);
         free(p);

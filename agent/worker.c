@@ -737,14 +737,6 @@ struct dt_worker {
         size_t in_start, in_end, in_cap;
 };
 
-/* mono_usec - CLOCK_MONOTONIC in microseconds */
-static uint64_t mono_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 /* vm_size - this process' address space in bytes (/proc/self/statm), 0 when unknown */
 static uint64_t vm_size(void) {
         char buf[128];
@@ -796,12 +788,12 @@ struct parent {
  * I/O (ready, or interrupted with time left), -ETIMEDOUT, -errno */
 static int wait_fd(struct parent *P, short events) {
         struct pollfd pfd = { .fd = P->fd, .events = events };
-        uint64_t t0 = mono_usec(), spent;
+        uint64_t t0 = dt_mono_usec(), spent;
         int k, e;
 
         k = P->budget ? poll(&pfd, 1, (int) ((P->budget + 999) / 1000)) : 0;
         e = errno;
-        spent = mono_usec() - t0;
+        spent = dt_mono_usec() - t0;
         P->budget = spent >= P->budget ? 0 : P->budget - spent;
         if (k < 0 && e != EINTR)
                 return -e;
@@ -1562,9 +1554,9 @@ static void reap(pid_t pid, int *wstatus, uint64_t *budget, bool kill_now) {
                         continue;
                 }
                 struct timespec ts = { .tv_nsec = (long) sleep_us * 1000 };
-                uint64_t t0 = mono_usec(), spent;
+                uint64_t t0 = dt_mono_usec(), spent;
                 (void) nanosleep(&ts, NULL);
-                spent = mono_usec() - t0;
+                spent = dt_mono_usec() - t0;
                 *budget = spent >= *budget ? 0 : *budget - spent;
                 if (sleep_us < 50000)
                         sleep_us *= 2;

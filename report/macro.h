@@ -5,7 +5,9 @@
 #ifndef DT_MACRO_H
 #define DT_MACRO_H
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _cleanup_free_ _cleanup_(freep)
@@ -16,6 +18,15 @@
 
 static inline void freep(void *p) {
         free(*(void **) p);
+}
+
+/* dt_mono_usec - CLOCK_MONOTONIC in microseconds: deadlines, backoffs and cache ages must not
+ * follow wall-clock jumps */
+static inline uint64_t dt_mono_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
 /* mfree - free(p) and return NULL: `x = mfree(x);` */
