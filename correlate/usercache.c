@@ -1,9 +1,9 @@
 /* usercache.c - login names by uid, asked of NSS once every few minutes (see usercache.h) */
 #include <pwd.h>
 #include <string.h>
-#include <time.h>
 
 #include "correlate/usercache.h"
+#include "report/macro.h"
 
 struct entry {
         int64_t uid;
@@ -14,13 +14,6 @@ struct entry {
 
 static struct entry cache[DT_USERCACHE_SIZE];
 static size_t next_slot;                /* the oldest entry: the next to go */
-
-static uint64_t mono_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 /* answer - an entry's answer into buf */
 static bool answer(const struct entry *e, char *buf, size_t cap) {
@@ -35,17 +28,17 @@ static bool answer(const struct entry *e, char *buf, size_t cap) {
 bool dt_user_name(int64_t uid, char *buf, size_t cap) {
         struct passwd pw, *res = NULL;
         char pwbuf[4096];
-        uint64_t now = mono_usec();
-        struct entry *e;
+        uint64_t now = dt_mono_usec();
+        struct entry *e = NULL;
         size_t i, len;
 
         if (uid < 0 || uid > UINT32_MAX || !buf || cap == 0)
                 return false;
-        for (i = 0; i < DT_USERCACHE_SIZE; i++) {
-                e = &cache[i];
-                if (e->at && e->uid == uid && now - e->at < DT_USERCACHE_SECONDS * 1000000ull)
-                        return answer(e, buf, cap);
-        }
+        for (i = 0; i < DT_USERCACHE_SIZE && !e; i++)
+                if (cache[i].at && cache[i].uid == uid)
+                        e = &cache[i];
+        if (e && now - e->at < DT_USERCACHE_SECONDS * 1000000ull)
+                return answer(e, buf, cap);
         if (getpwuid_r((uid_t) uid, &pw, pwbuf, sizeof pwbuf, &res) != 0)
                 return false;           /* NSS failed (not "no such user"): ask again next time */
         len = res ? strlen(res->pw_name) : 0;
@@ -55,13 +48,10 @@ bool dt_user_name(int64_t uid, char *buf, size_t cap) {
                 memcpy(buf, res->pw_name, len + 1);
                 return true;
         }
-        for (i = 0; i < DT_USERCACHE_SIZE && !(cache[i].at && cache[i].uid == uid); i++)
-                ;
-        if (i == DT_USERCACHE_SIZE) {   /* not there (or stale): take the oldest slot */
-                i = next_slot;
+        if (!e) {                       /* not there: take the oldest slot (a stale one stays) */
+                e = &cache[next_slot];
                 next_slot = (next_slot + 1) % DT_USERCACHE_SIZE;
         }
-        e = &cache[i];
         *e = (struct entry) { .uid = uid, .at = now, .known = res != NULL };
         if (res)
                 memcpy(e->name, res->pw_name, len + 1);
