@@ -52,6 +52,11 @@ while True:
         i=0; while [ ! -S "$1" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 }
 
+# stop_listener - end the notify_listener started last
+stop_listener() {
+        kill "$listener" 2>/dev/null; wait "$listener" 2>/dev/null; listener=
+}
+
 # ping_gap LOG - "N GAP": WATCHDOG=1 pings from READY=1 on, and the largest gap between two (ms)
 ping_gap() {
         awk '/READY=1/ { r = 1 } r && /WATCHDOG=1/ { if (p && $1 - p > g) g = $1 - p; p = $1; n++ }
@@ -403,7 +408,7 @@ time.sleep(120)' "$T/stall.sock" "$T/stall.ready" &
         t0=$(date +%s%N)
         stop_agent
         t1=$(date +%s%N)
-        kill "$listener" 2>/dev/null; wait "$listener" 2>/dev/null; listener=
+        stop_listener
         is "F3: SIGTERM exits 0" "$agent_rc" "0"
         set -- $(ping_gap "$T/notify0.log")
         if [ "$1" -ge 3 ] && [ "$2" -lt 2000 ]; then
@@ -443,7 +448,7 @@ else
         backlog_done=$(awk '{ t = $1 } END { print t }' "$T/notify1.log")
         sleep 3
         stop_agent
-        kill "$listener" 2>/dev/null; wait "$listener" 2>/dev/null; listener=
+        stop_listener
         set -- $(ping_gap "$T/notify1.log")
         busy=$(awk -v d="$backlog_done" '/WATCHDOG=1/ && $1 <= d { n++ } END { print n + 0 }' "$T/notify1.log")
         if [ "$1" -ge 5 ] && [ "$busy" -ge 2 ] && [ "$2" -lt 2000 ]; then
@@ -482,7 +487,7 @@ else
         fi
         is "F14: SIGTERM cannot stop a hung loop: no STOPPING=1" "$(grep -c 'STOPPING=1' "$T/notify2.log")" "0"
         kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
-        kill "$listener" 2>/dev/null; wait "$listener" 2>/dev/null; listener=
+        stop_listener
         ${DT_WRAP:-} "$DT_BIN" scan -c "$T/g.conf" >"$T/g2.ev" 2>"$T/g2.err"; rc=$?
         is "F14: after the kill, a rerun only finishes the rename: stored once, no event again" \
                 "$rc $(ls "$G/new" | wc -l) $(ls "$G/cur") $(q "$T/gstate/state.db" "SELECT count(*) FROM aggregate_reports") $(events "$T/g2.ev" aggregate-report | wc -l)" \
