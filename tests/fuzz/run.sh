@@ -7,6 +7,7 @@
 #   DT_FUZZ_JOBS      harnesses run at once (default 1)
 #   DT_FUZZ_WORKDIR   where binaries, corpora and artifacts go (default: a new mktemp -d,
 #                     removed at the end unless DT_FUZZ_KEEP=1 or a harness failed)
+#   DT_FUZZ_RSS_MB    libFuzzer's -rss_limit_mb (default 512)
 #   DT_SRCDIR         the source tree (default: two levels above this script)
 #   DT_CORPUS         the shared corpus (default: $DT_SRCDIR/../shared/corpus)
 #   CC                clang (default: clang)
@@ -36,6 +37,7 @@ src=${DT_SRCDIR:-$(cd "$here/../.." && pwd)}
 corpus=${DT_CORPUS:-$src/../shared/corpus}
 seconds=${DT_FUZZ_SECONDS:-60}
 jobs=${DT_FUZZ_JOBS:-1}
+rss_mb=${DT_FUZZ_RSS_MB:-512}
 cc=${CC:-clang}
 case $cc in *clang*) ;; *) cc=clang ;; esac    # libFuzzer needs clang, whatever configure chose
 
@@ -130,7 +132,7 @@ run_one() {
                 LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/lsan.supp:print_suppressions=0} \
                 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
                 "./fuzz-$h" -max_total_time="$seconds" -max_len="$(max_len_of "$h")" \
-                -rss_limit_mb=512 -timeout=10 -dict="$dict" -print_final_stats=1 \
+                -rss_limit_mb="$rss_mb" -timeout=10 -dict="$dict" -print_final_stats=1 \
                 -artifact_prefix="$work/artifacts-$h/" "$cdir") >"$work/log-$h" 2>&1
         rc=$?
         execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log-$h" | tail -n 1)
@@ -150,6 +152,30 @@ run_one() {
         else
                 echo "ok $execs" >"$work/result-$h"
         fi
+}
+
+# explain - the few lines of a failed run's log that let it be replayed and understood: the
+# seed and the last status line (-seed=N -runs=#N replays the same mutations on the same binary
+# and seeds), the error, then either the largest live allocations (out-of-memory: which code
+# held the memory) or the top of the stack, and the size of each input kept
+explain() {
+        log=$work/log-$1
+        grep -m 1 '^INFO: Seed:' "$log"
+        grep -E '^#[0-9]+[[:space:]]' "$log" | tail -n 1
+        grep -E 'ERROR|SUMMARY' "$log" | head -n 3
+        if grep -q 'Live Heap Allocations' "$log"; then
+                # each context: "N byte(s) (P%) in K allocation(s)", then its frames; the
+                # allocator's own frame (#0) says nothing, #1 and #2 name the caller
+                awk '/Live Heap Allocations/ { print; on = 1; next }
+                     on && /byte\(s\)/ { print; n++ }
+                     on && /^ +#[12] / && n <= 6 { sub(/ \(\/.*/, ""); print }
+                     /SUMMARY/ { on = 0 }' "$log" | head -n 16
+        else
+                grep -E '^ +#[0-2] ' "$log" | head -n 6
+        fi
+        for a in "$work/artifacts-$1"/*; do
+                [ -f "$a" ] && echo "input $(basename "$a"): $(wc -c <"$a") bytes"
+        done
 }
 
 n=0
@@ -196,7 +222,7 @@ for h in $HARNESSES; do
                 failed=1
                 shift 2
                 echo "not ok $i - fuzz-$h: $*"
-                grep -E 'ERROR|SUMMARY|#0 |#1 |#2 ' "$work/log-$h" | head -n 12 | sed 's/^/# /' ;;
+                explain "$h" | cut -c1-200 | sed 's/^/# /' ;;
         esac
 done
 
