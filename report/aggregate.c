@@ -23,8 +23,9 @@
  *
  * A root other than <feedback> is XML_NOT_DMARC, but only once the document has been read to its
  * end without an XML error (skipping everything), so broken XML is always XML_MALFORMED. A
- * report_id longer than limits->xml_text_bytes, or any text node past libxml2's own 10 MB limit,
- * is FIELD_LIMIT; other long values are cut (on a UTF-8 boundary) with a warning.
+ * report_id longer than limits->xml_text_bytes, any text node past libxml2's own 10 MB limit, or
+ * more than step_max() bytes without an element start, is FIELD_LIMIT; other long values are cut
+ * (on a UTF-8 boundary) with a warning.
  *
  * Errors and warnings carry xmlTextReaderByteConsumed() as their offset: how far libxml2 has
  * read, which is at or a little past the node concerned. XML_MALFORMED also carries the line of
@@ -32,10 +33,13 @@
  *
  * SECURITY: the XML comes from any mailbox on the Internet. The parser runs with no network
  * (XML_PARSE_NONET), no entity substitution, no DTD loading, no XInclude and libxml2's own size
- * limits left on (never XML_PARSE_NOENT, DTDLOAD, HUGE or XINCLUDE). A DOCTYPE is refused twice:
- * input_read() scans the prolog before libxml2 sees it (libxml2 parses ahead of the node the
- * reader hands out, so a billion-laughs subset would otherwise be worked on first), and any
- * DOCTYPE or entity node the reader still returns rejects the document. The process-wide external
+ * limits left on (never XML_PARSE_NOENT, DTDLOAD, HUGE or XINCLUDE). input_read() passes every
+ * byte through report/xmlguard.c before libxml2 sees it, because libxml2 works ahead of the node
+ * the reader hands out: the guard refuses a DOCTYPE (a billion-laughs subset would otherwise be
+ * worked on first), more than DT_XMLGUARD_MARKUP_MAX comments and PIs, an encoding that would
+ * hide markup from it, and more than step_max() bytes read for one node (all of which the
+ * reader would hold in memory). Any DOCTYPE or entity node the reader still returns rejects the
+ * document too. The process-wide external
  * entity loader is replaced by one that loads nothing, so even a libxml2 code path we did not
  * foresee cannot read a file or fetch a URL. Depth is checked on every node against
  * limits->xml_depth, the text of one field against limits->xml_text_bytes, records against
@@ -54,6 +58,7 @@
 #include <libxml/xmlreader.h>
 
 #include "report/aggregate.h"
+#include "report/xmlguard.h"
 
 #define PARSE_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
 
@@ -239,8 +244,6 @@ enum {
         EV_RECORD_DONE,         /* a valid record is in a->rec */
 };
 
-#define AGG_COMMENTS_MAX 1000   /* XML comments and processing instructions per report */
-
 struct dt_aggregate {
         struct dt_input *in;                    /* borrowed */
         struct dt_limits lim;
@@ -252,9 +255,6 @@ struct dt_aggregate {
         uint64_t n_records;                     /* valid, handed out */
         uint64_t n_messages;
         uint64_t n_seen_records;                /* every <record>, for limits->records */
-        unsigned n_markup;                      /* "<!--" and "<?" seen, see count_markup */
-        int markup_state;                       /* count_markup's position in "<!--" */
-        bool markup_flood;
 
         char **ext;
         size_t n_ext;
@@ -290,20 +290,8 @@ struct dt_aggregate {
         int xml_err_line;
         char xml_err_msg[160];
 
-        /* the prolog as input_read() has seen it */
-        enum {
-                PROLOG_TEXT,
-                PROLOG_LT,
-                PROLOG_PI,
-                PROLOG_BANG,
-                PROLOG_BANG_DASH,
-                PROLOG_COMMENT,
-                PROLOG_DONE,
-        } prolog;
-        unsigned prolog_run;                    /* '-' or '?' just seen */
-        bool dtd_rejected;
-        int64_t dtd_offset;                     /* where the DOCTYPE was recognised */
-        uint64_t consumed;                      /* bytes handed to libxml2 */
+        /* the bytes as input_read() has passed them to libxml2 */
+        struct dt_xmlguard guard;
 
         /* once next() failed, it keeps failing the same way */
         bool failed;
@@ -1086,7 +1074,11 @@ static void sanitize_message(char *dst, size_t size, const char *src) {
 }
 
 /* on_xml_error - libxml2's structured error handler: keep the first fatal error (or the first
- * error when none is fatal) for XML_MALFORMED */
+ * error when none is fatal) for XML_MALFORMED, and stop the parser at a fatal one. libxml2
+ * 2.9.14 goes on parsing after a fatal error (to report more), and each error copies its
+ * arguments: one comment holding 80,000 "--" raised as many errors, each copying the comment
+ * read so far, 23 s and 549 MB under ASan for 1.7 MB of XML. The reader stops at the first
+ * fatal error anyway; this stops libxml2's own work on the chunk it is in. */
 static void on_xml_error(void *arg, xmlErrorPtr e) {
         struct dt_aggregate *a = arg;
         bool fatal;
@@ -1094,6 +1086,8 @@ static void on_xml_error(void *arg, xmlErrorPtr e) {
         if (!a || !e || e->level < XML_ERR_ERROR)
                 return;
         fatal = e->level == XML_ERR_FATAL;
+        if (fatal && e->domain == XML_FROM_PARSER && e->ctxt)
+                xmlStopParser(e->ctxt);
         if (a->xml_err_set && (a->xml_err_fatal || !fatal))
                 return;
         a->xml_err_set = true;
@@ -1105,15 +1099,30 @@ static void on_xml_error(void *arg, xmlErrorPtr e) {
 /* read_error - xmlTextReaderRead failed: the input's own error first, else libxml2's */
 static int read_error(struct dt_aggregate *a, struct dt_error *err) {
         const struct dt_error *ie = dt_input_error(a->in);
+        const struct dt_xmlguard *g = &a->guard;
 
-        if (a->dtd_rejected)
-                return dt_error_set(err, -EBADMSG, DT_R_XML_DTD_REJECTED, a->dtd_offset,
+        switch (g->verdict) {
+        case DT_XMLGUARD_OK:
+                break;
+        case DT_XMLGUARD_DTD:
+                return dt_error_set(err, -EBADMSG, DT_R_XML_DTD_REJECTED, g->where,
                                     "DOCTYPE or entity declarations are not allowed");
-
-        if (a->markup_flood)
-                return dt_error_set(err, -EFBIG, DT_R_FIELD_LIMIT, (int64_t) a->consumed,
+        case DT_XMLGUARD_MARKUP_FLOOD:
+                return dt_error_set(err, -EFBIG, DT_R_FIELD_LIMIT, g->where,
                                     "more than %u XML comments or processing instructions",
-                                    AGG_COMMENTS_MAX);
+                                    DT_XMLGUARD_MARKUP_MAX);
+        case DT_XMLGUARD_ENCODING:
+                return dt_error_set(err, -EBADMSG, DT_R_XML_MALFORMED, g->where,
+                                    "XML encoding \"%s\" is not supported", g->encoding);
+        case DT_XMLGUARD_DECL_LONG:
+                return dt_error_set(err, -EBADMSG, DT_R_XML_MALFORMED, g->where,
+                                    "XML declaration longer than %u bytes",
+                                    DT_XMLGUARD_DECL_MAX);
+        case DT_XMLGUARD_NO_START:
+                return dt_error_set(err, -EFBIG, DT_R_FIELD_LIMIT, g->where,
+                                    "more than %llu bytes of XML without an element start",
+                                    (unsigned long long) g->step_max);
+        }
         if (ie) {
                 if (err)
                         *err = *ie;
@@ -1137,6 +1146,7 @@ static int pump(struct dt_aggregate *a, bool stop_at_start, struct dt_error *err
         int r, type, depth, ev;
 
         for (;;) {
+                dt_xmlguard_step(&a->guard);
                 r = xmlTextReaderRead(a->rd);
                 if (r == 0) {
                         a->ended = true;
@@ -1208,120 +1218,33 @@ static int check_identity(struct dt_aggregate *a, bool final, struct dt_error *e
         return 0;
 }
 
-/* prolog_scan - look at bytes before libxml2 does, until the root element starts: a "<!" that
- * does not open a comment is a DOCTYPE. libxml2 parses ahead of the node the reader hands us, so
- * the DOCTYPE node check in pump() alone would come after libxml2 has already worked on the
- * internal subset and the first entity references. NUL bytes are skipped, so UTF-16 and UCS-4
- * prologs are scanned too. Returns false when the document must be rejected.
- * XXX: in UTF-16 a non-ASCII character in a prolog comment can look like "-->" or "<"; the scan
- * then ends early or rejects, and the reader's DOCTYPE check is what remains. */
-static bool prolog_scan(struct dt_aggregate *a, const char *buf, size_t n) {
-        size_t i;
-
-        for (i = 0; i < n && a->prolog != PROLOG_DONE; i++) {
-                char c = buf[i];
-
-                if (c == '\0')
-                        continue;
-                switch (a->prolog) {
-                case PROLOG_TEXT:
-                        if (c == '<')
-                                a->prolog = PROLOG_LT;
-                        break;
-                case PROLOG_LT:
-                        a->prolog = c == '?' ? PROLOG_PI : c == '!' ? PROLOG_BANG : PROLOG_DONE;
-                        break;
-                case PROLOG_BANG:
-                        if (c != '-')
-                                goto reject;
-                        a->prolog = PROLOG_BANG_DASH;
-                        break;
-                case PROLOG_BANG_DASH:
-                        if (c != '-')
-                                goto reject;
-                        a->prolog = PROLOG_COMMENT;
-                        a->prolog_run = 0;
-                        break;
-                case PROLOG_COMMENT:
-                        if (c == '>' && a->prolog_run >= 2)
-                                a->prolog = PROLOG_TEXT;
-                        a->prolog_run = c == '-' ? a->prolog_run + 1 : 0;
-                        break;
-                case PROLOG_PI:
-                        if (c == '>' && a->prolog_run)
-                                a->prolog = PROLOG_TEXT;
-                        a->prolog_run = c == '?';
-                        break;
-                default:
-                        break;
-                }
-        }
-        return true;
-
-reject:
-        a->dtd_offset = (int64_t) (a->consumed + i);
-        return false;
-}
-
-/* count_markup - count comment and processing-instruction openings in the bytes fed to libxml2.
- * libxml2 2.9.14's reader keeps every comment and PI of an element (and the blanks around
- * them) in memory until the element closes, and parses far ahead before it hands out the
- * first one: 40 MB of <!----> inside <feedback> cost 1 GB. So the count is kept on the bytes,
- * before libxml2 sees them; no receiver writes more than a few. false past AGG_COMMENTS_MAX. */
-static bool count_markup(struct dt_aggregate *a, const char *buf, size_t n) {
-        const char *p = buf, *end = buf + n;
-
-        while (p < end) {
-                switch (a->markup_state) {
-                case 0:                 /* looking for '<' */
-                        p = memchr(p, '<', (size_t) (end - p));
-                        if (!p)
-                                return true;
-                        a->markup_state = 1;
-                        break;
-                case 1:                 /* after '<' */
-                        a->markup_state = *p == '!' ? 2 : *p == '<' ? 1 : 0;
-                        if (*p == '?')
-                                a->n_markup++;
-                        break;
-                case 2:                 /* after "<!" */
-                        a->markup_state = *p == '-' ? 3 : *p == '<' ? 1 : 0;
-                        break;
-                default:                /* after "<!-" */
-                        if (*p == '-')
-                                a->n_markup++;
-                        a->markup_state = *p == '<' ? 1 : 0;
-                        break;
-                }
-                p++;
-                if (a->n_markup > AGG_COMMENTS_MAX)
-                        return false;
-        }
-        return true;
-}
-
-/* input_read - libxml2's read callback: the next slice from the unpacker, -1 on its error (the
- * details stay in dt_input_error(), which read_error() reports instead of libxml2's) or when the
- * prolog holds a DOCTYPE (a->dtd_rejected) or the document a flood of comments */
+/* input_read - libxml2's read callback: the next slice from the unpacker, checked by the guard;
+ * -1 on the unpacker's error (the details stay in dt_input_error(), which read_error() reports
+ * instead of libxml2's) or on the guard's verdict */
 static int input_read(void *ctx, char *buf, int len) {
         struct dt_aggregate *a = ctx;
         ssize_t n;
 
-        if (len <= 0 || a->dtd_rejected)
-                return a->dtd_rejected ? -1 : 0;
+        if (a->guard.verdict != DT_XMLGUARD_OK)
+                return -1;
+        if (len <= 0)
+                return 0;
         n = dt_input_read(a->in, buf, (size_t) len);
         if (n < 0)
                 return -1;
-        if (a->prolog != PROLOG_DONE && !prolog_scan(a, buf, (size_t) n)) {
-                a->dtd_rejected = true;
+        if (dt_xmlguard_feed(&a->guard, buf, (size_t) n) != DT_XMLGUARD_OK)
                 return -1;
-        }
-        if (!count_markup(a, buf, (size_t) n)) {
-                a->markup_flood = true;
-                return -1;
-        }
-        a->consumed += (uint64_t) n;
         return (int) n;
+}
+
+/* step_max - bytes the reader may pull for one node: 8 MiB, or twice a larger field cap. Every
+ * byte the reader pulls while it waits for the next element start stays in memory, and in a
+ * report the next one is never more than a field away. */
+static uint64_t step_max(const struct dt_limits *lim) {
+        const uint64_t floor = 8u << 20;
+
+        return (uint64_t) lim->xml_text_bytes * 2 > floor ? (uint64_t) lim->xml_text_bytes * 2
+                                                          : floor;
 }
 
 int dt_aggregate_open(struct dt_input *in, const struct dt_limits *lim, struct dt_aggregate **out,
@@ -1343,9 +1266,10 @@ int dt_aggregate_open(struct dt_input *in, const struct dt_limits *lim, struct d
         a->policy.pct = -1;
         a->skip_depth = -1;
 
+        dt_xmlguard_init(&a->guard, step_max(&a->lim));
         a->rd = xmlReaderForIO(input_read, NULL, a, NULL, NULL, PARSE_OPTIONS);
         if (!a->rd) {
-                if (dt_input_error(in) || a->dtd_rejected)
+                if (dt_input_error(in) || a->guard.verdict != DT_XMLGUARD_OK)
                         return read_error(a, err);
                 return dt_error_set(err, -ENOMEM, DT_R_NOMEM, -1, "cannot create XML reader");
         }

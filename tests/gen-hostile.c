@@ -1249,6 +1249,23 @@ GEN(g_xml_text_100mb) {
         free(line);
 }
 
+/* 30: 100 MB of text in <feedback>, cut by a comment every megabyte (~60:1). No text node
+ * reaches libxml2's 10 MB limit and the comments stay under the count, but the reader keeps
+ * everything it reads until the next element start: before report/xmlguard.c, 104 MB of RSS */
+GEN(g_xml_text_cut_by_comments) {
+        const size_t n = 1u << 20;
+        unsigned char *chunk = malloc(n);
+        size_t i;
+
+        if (!chunk)
+                abort();
+        for (i = 0; i < n; i++)
+                chunk[i] = (unsigned char) ('a' + (i % 64 == 0 ? hrand() % 26 : 0));
+        memcpy(chunk + n - 7, "<!---->", 7);
+        gzip_repeat_bomb(b, bomb_head, chunk, n, 100);
+        free(chunk);
+}
+
 GEN(g_org_name_100k) {
         struct hbuf v = { 0 };
 
@@ -1355,7 +1372,50 @@ GEN(g_enc_bogus) {
         xml_report(b, &(struct xml_opts) { .prolog = "<?xml version=\"1.0\" encoding=\"bogus\"?>\n" });
 }
 
+/* 32: UTF-7 hides markup from a byte scan ("+ADw-" is '<'): 2,000 comments, a DOCTYPE would
+ * pass the same way */
+GEN(g_enc_utf7) {
+        unsigned i;
+
+        hb_str(b, "<?xml version=\"1.0\" encoding=\"UTF-7\"?>\n+ADw-feedback>");
+        for (i = 0; i < 2000; i++)
+                hb_str(b, "+ADwAIQ-----+AD4-");    /* "<!" "----" ">" */
+        hb_str(b, "+ADw-/feedback>\n");
+}
+
+/* 32: declared EBCDIC (IBM037) after an ASCII declaration */
+GEN(g_enc_ebcdic_declared) {
+        xml_report(b, &(struct xml_opts) { .prolog = "<?xml version=\"1.0\" encoding=\"IBM037\"?>\n" });
+}
+
+/* 32: valid UTF-16LE with 2,000 comments: the count must see through the NULs */
+GEN(g_enc_utf16_comments) {
+        struct hbuf x = { 0 };
+        size_t i;
+
+        hb_str(&x, "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\n<feedback>");
+        for (i = 0; i < 2000; i++)
+                hb_str(&x, "<!---->");
+        hb_str(&x, "</feedback>\n");
+        hb_add(b, "\xff\xfe", 2);
+        for (i = 0; i < x.len; i++)
+                hb_add(b, (unsigned char[]) { x.p[i], 0 }, 2);
+        hb_free(&x);
+}
+
 GEN(g_enc_overlong) { xml_report(b, &(struct xml_opts) { .org = "over\xc0\xaflong \xe0\x80\xaf" }); }
+
+/* 33: one comment holding 200,000 "--". libxml2 2.9.14 raises an error for each and copies the
+ * comment read so far into every one: quadratic, minutes of CPU, unless the parser stops at
+ * the first fatal error */
+GEN(g_comment_hyphens) {
+        unsigned i;
+
+        hb_str(b, "<?xml version=\"1.0\"?>\n<feedback>\n<!--");
+        for (i = 0; i < 200000; i++)
+                hb_str(b, "x--");
+        hb_str(b, "-->\n</feedback>\n");
+}
 
 /* 33 */
 GEN(g_markup_lt) { xml_report(b, &(struct xml_opts) { .org = "AT<T" }); }
@@ -1713,6 +1773,8 @@ static const struct hostile hostile_table[] = {
         { "xinclude.xml", 28, g_xinclude, 0, "xi:include of the marker file" },
         { "xml-deep-100000.xml", 29, g_xml_deep, 0, "100,000 nested elements" },
         { "xml-text-100mb.xml.gz", 30, g_xml_text_100mb, 0, "a 100 MB org_name" },
+        { "xml-text-cut-by-comments.xml.gz", 30, g_xml_text_cut_by_comments, 0,
+          "100 MB of text, a comment every MB" },
         { "org-name-100k.xml", 30, g_org_name_100k, 0, "a 100 KB org_name" },
         { "report-id-100k.xml", 30, g_report_id_100k, 0, "a 100 KB report_id" },
         { "giant-1m-records.xml.gz", 31, g_giant_1m, 0, "1,000,000 records (~800 MB)" },
@@ -1721,6 +1783,10 @@ static const struct hostile hostile_table[] = {
         { "enc-declared-differs.xml", 32, g_enc_declared_differs, 0, "declared latin-1, UTF-8 content" },
         { "enc-utf16-bom.xml", 32, g_enc_utf16, 0, "valid UTF-16LE with BOM" },
         { "enc-bogus.xml", 32, g_enc_bogus, 0, "encoding=\"bogus\"" },
+        { "comment-hyphens.xml", 33, g_comment_hyphens, 0, "200,000 \"--\" in one comment" },
+        { "enc-utf7.xml", 32, g_enc_utf7, 0, "UTF-7, 2,000 comments written as +ADw-" },
+        { "enc-ebcdic-declared.xml", 32, g_enc_ebcdic_declared, 0, "encoding=\"IBM037\"" },
+        { "enc-utf16-comments.xml", 32, g_enc_utf16_comments, 0, "UTF-16LE, 2,000 comments" },
         { "enc-cp1252-undefined.xml", 32, g_enc_cp1252_undefined, 0, "windows-1252 with undefined bytes" },
         { "enc-overlong.xml", 32, g_enc_overlong, 0, "overlong UTF-8" },
         { "markup-lt.xml", 33, g_markup_lt, 0, "unescaped < in org_name" },

@@ -539,8 +539,15 @@ static const struct expect catalogue[] = {
         /* 30-31 */
         { "report-id-100k.xml", DT_R_FIELD_LIMIT, 0, false, "30: an identity field over the cap" },
         { "xml-text-100mb.xml.gz", DT_R_FIELD_LIMIT, 0, true, "30: libxml2's own text limit" },
+        { "xml-text-cut-by-comments.xml.gz", DT_R_FIELD_LIMIT, 0, true,
+          "30: 8 MiB without an element start" },
+        /* 32: encodings that would hide markup from report/xmlguard.c */
+        { "enc-utf7.xml", DT_R_XML_MALFORMED, 0, false, "32: UTF-7 refused" },
+        { "enc-ebcdic-declared.xml", DT_R_XML_MALFORMED, 0, false, "32: IBM037 refused" },
+        { "enc-utf16-comments.xml", DT_R_FIELD_LIMIT, 0, false, "32: UTF-16 comments counted" },
         /* 33 */
         { "markup-lt.xml", DT_R_XML_MALFORMED, 0, false, "33" },
+        { "comment-hyphens.xml", DT_R_XML_MALFORMED, 0, false, "33: stops at the first \"--\"" },
         { "markup-amp.xml", DT_R_XML_MALFORMED, 0, false, "33" },
         { "markup-report-id-close.xml", DT_R_XML_MALFORMED, 0, false, "33" },
         { "markup-two-roots.xml", DT_R_XML_MALFORMED, -1, false, "33" },
@@ -941,6 +948,24 @@ START_TEST(item_28_entity_loader_denies)
 }
 END_TEST
 
+/* 30: memory stays flat when text runs on without an element start. The fixture holds 100 MB
+ * of text with a comment every megabyte, so neither libxml2's 10 MB text limit nor the comment
+ * count stops it; the reader kept all it read: 104 MB of peak RSS growth without ASan before
+ * report/xmlguard.c stopped it at 8 MiB. RSS is not measured under valgrind. */
+START_TEST(item_30_text_without_element_start_bounded)
+{
+        const struct run *r = fixture("xml-text-cut-by-comments.xml.gz", true);
+        const long bound_kb = (UNDER_ASAN ? 96L : 40L) * 1024;
+
+        ck_assert_str_eq(r->o.reason, DT_R_FIELD_LIMIT);
+        ck_assert_msg(strstr(r->o.message, "without an element start"), "%s", r->o.message);
+        ck_assert_int_ge(r->o.offset, 8 << 20);
+        ck_assert_int_lt(r->o.offset, 9 << 20);
+        if (!RUNNING_ON_VALGRIND)
+                ck_assert_msg(r->rss_kb < bound_kb, "peak RSS grew by %ld KiB", r->rss_kb);
+}
+END_TEST
+
 START_TEST(item_30_long_org_name_cut_with_warning)
 {
         const struct outcome *o = &fixture("org-name-100k.xml", false)->o;
@@ -1267,6 +1292,27 @@ START_TEST(bug_xml_comments_retained)
         ck_assert_msg(r.o.reason[0] == '\0' || strcmp(r.o.reason, DT_R_XML_MALFORMED) == 0 ||
                       strcmp(r.o.reason, DT_R_FIELD_LIMIT) == 0, "reason '%s' (%s)", r.o.reason,
                       r.o.message);
+        free(data);
+        data = NULL;
+}
+END_TEST
+
+/* 33, found by fuzz-aggregate (tests/data/crash-20261129-aggregate-83fcc0a83ad2, a timeout):
+ * 1.7 MB of XML in which one comment runs over 80,000 "--". libxml2 raised an error for each,
+ * copying the comment read so far into every one: 6.8 s natively, 23 s under ASan. */
+START_TEST(crash_comment_hyphens)
+{
+        static struct run r;
+        static char *data;                      /* static: a failed assertion leaks nothing */
+        size_t len;
+
+        free(data);
+        data = dt_test_load("crash-20261129-aggregate-83fcc0a83ad2", &len);
+        run_item(NULL, data, len, false, &r);
+        check_bounds("crash-20261129-aggregate-83fcc0a83ad2", &r);
+        ck_assert_str_eq(r.o.reason, DT_R_XML_MALFORMED);
+        ck_assert_msg(strstr(r.o.message, "Double hyphen within comment"), "%s", r.o.message);
+        ck_assert_int_eq(r.o.line, 5);
         free(data);
         data = NULL;
 }
@@ -1660,6 +1706,7 @@ static Suite *hostile_suite(void) {
         tcase_add_test(tc, item_28_xinclude_not_processed);
         tcase_add_test(tc, item_28_entity_loader_denies);
         tcase_add_test(tc, item_30_long_org_name_cut_with_warning);
+        tcase_add_test(tc, item_30_text_without_element_start_bounded);
         tcase_add_test(tc, item_31_giant_report_stops_at_cap);
         tcase_add_test(tc, item_31_50k_records_complete);
         tcase_add_loop_test(tc, item_32_encodings, 0, 6);
@@ -1682,6 +1729,7 @@ static Suite *hostile_suite(void) {
         tcase_add_test(tc, item_42_php_headers_subject_overlap);
         tcase_add_test(tc, sanitiser_property);
         tcase_add_test(tc, bug_xml_comments_retained);
+        tcase_add_test(tc, crash_comment_hyphens);
         suite_add_tcase(s, tc);
         return s;
 }
