@@ -1269,31 +1269,34 @@ START_TEST(item_40_injection_aggregate_sanitised)
 }
 END_TEST
 
+/* run_data_file - the tests/data file called name as an item, bounds checked. RLIMIT_AS stays
+ * off when measure_growth, so that growth itself is measured, not an allocation failure. */
+static void run_data_file(const char *name, bool measure_growth, struct run *r) {
+        size_t len;
+        char *data = dt_test_load(name, &len);
+
+        rlimit_off = measure_growth;
+        run_item(NULL, data, len, false, r);
+        rlimit_off = false;
+        free(data);
+        check_bounds(name, r);
+}
+
 /* BUG (found by this suite): libxml2's xmlTextReader keeps every comment and processing
- * instruction that is a direct child of a long-lived element (<feedback>) until that element
- * closes, together with the whitespace around them, so memory grows with the document instead
- * of staying flat. tests/data/crash-20261128-parse-937033825a0e is 110 KB of gzip holding 40 MB
- * of "<!---->" inside <feedback> (ratio ~380:1, under the guard): ~1 GB of RSS without ASan.
- * The full 256 MiB cap of comments would cost several GB. The RLIMIT_AS cap is left off here so
- * that the growth itself is measured, not an allocation failure. */
+ * instruction it reads until it meets the next element start, together with the whitespace
+ * around them, so memory grows with the document instead of staying flat.
+ * tests/data/crash-20261128-parse-937033825a0e is 110 KB of gzip holding 40 MB of "<!---->"
+ * inside <feedback> (ratio ~380:1, under the guard): ~1 GB of RSS without ASan. The full
+ * 256 MiB cap of comments would cost several GB. */
 START_TEST(bug_xml_comments_retained)
 {
         static struct run r;
-        static char *data;                      /* static: a failed assertion leaks nothing */
-        size_t len;
 
-        free(data);
-        data = dt_test_load("crash-20261128-parse-937033825a0e", &len);
-        rlimit_off = true;
-        run_item(NULL, data, len, false, &r);
-        rlimit_off = false;
-        check_bounds("crash-20261128-parse-937033825a0e", &r);
+        run_data_file("crash-20261128-parse-937033825a0e", true, &r);
         /* a fix may accept the report (it is well-formed) or refuse the comment flood */
         ck_assert_msg(r.o.reason[0] == '\0' || strcmp(r.o.reason, DT_R_XML_MALFORMED) == 0 ||
                       strcmp(r.o.reason, DT_R_FIELD_LIMIT) == 0, "reason '%s' (%s)", r.o.reason,
                       r.o.message);
-        free(data);
-        data = NULL;
 }
 END_TEST
 
@@ -1303,18 +1306,11 @@ END_TEST
 START_TEST(crash_comment_hyphens)
 {
         static struct run r;
-        static char *data;                      /* static: a failed assertion leaks nothing */
-        size_t len;
 
-        free(data);
-        data = dt_test_load("crash-20261129-aggregate-83fcc0a83ad2", &len);
-        run_item(NULL, data, len, false, &r);
-        check_bounds("crash-20261129-aggregate-83fcc0a83ad2", &r);
+        run_data_file("crash-20261129-aggregate-83fcc0a83ad2", false, &r);
         ck_assert_str_eq(r.o.reason, DT_R_XML_MALFORMED);
         ck_assert_msg(strstr(r.o.message, "Double hyphen within comment"), "%s", r.o.message);
         ck_assert_int_eq(r.o.line, 5);
-        free(data);
-        data = NULL;
 }
 END_TEST
 
