@@ -65,7 +65,7 @@ void dt_xmlguard_step(struct dt_xmlguard *g) {
         g->step = 0;
 }
 
-int dt_xmlguard_encoding_ok(const char *name, size_t len) {
+bool dt_xmlguard_encoding_ok(const char *name, size_t len) {
         char norm[DT_XMLGUARD_NAME_MAX + 1];
         size_t i, n = 0;
 
@@ -75,14 +75,14 @@ int dt_xmlguard_encoding_ok(const char *name, size_t len) {
                 if (c == '-' || c == '_' || c == '.' || c == ':' || c == ' ')
                         continue;
                 if (n == DT_XMLGUARD_NAME_MAX)
-                        return 0;
+                        return false;
                 norm[n++] = c >= 'a' && c <= 'z' ? (char) (c - 'a' + 'A') : c;
         }
         norm[n] = '\0';
         for (i = 0; i < sizeof encodings_ok / sizeof encodings_ok[0]; i++)
                 if (strcmp(norm, encodings_ok[i]) == 0)
-                        return 1;
-        return 0;
+                        return true;
+        return false;
 }
 
 /* verdict - record the first verdict and where it was found */

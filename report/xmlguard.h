@@ -12,6 +12,7 @@
 #ifndef DT_XMLGUARD_H
 #define DT_XMLGUARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,6 +60,6 @@ void dt_xmlguard_step(struct dt_xmlguard *g);
 enum dt_xmlguard_verdict dt_xmlguard_feed(struct dt_xmlguard *g, const void *buf, size_t n);
 
 /* dt_xmlguard_encoding_ok - whether a declared encoding name is on the list */
-int dt_xmlguard_encoding_ok(const char *name, size_t len);
+bool dt_xmlguard_encoding_ok(const char *name, size_t len);
 
 #endif
