@@ -948,10 +948,11 @@ START_TEST(item_28_entity_loader_denies)
 }
 END_TEST
 
-/* 30: memory stays flat when text runs on without an element start. The fixture holds 100 MB
+/* 30: memory stays flat when text runs on without an element start. The fixture holds 200 MB
  * of text with a comment every megabyte, so neither libxml2's 10 MB text limit nor the comment
- * count stops it; the reader kept all it read: 104 MB of peak RSS growth without ASan before
- * report/xmlguard.c stopped it at 8 MiB. RSS is not measured under valgrind. */
+ * count stops it; the reader kept what it read: `dmarctrace parse` peaked at 272 MB of RSS
+ * before report/xmlguard.c stopped it at 8 MiB (28 MB now). RSS is not measured under
+ * valgrind. */
 START_TEST(item_30_text_without_element_start_bounded)
 {
         const struct run *r = fixture("xml-text-cut-by-comments.xml.gz", true);
