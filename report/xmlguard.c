@@ -186,7 +186,10 @@ static enum dt_xmlguard_verdict scan_decl(struct dt_xmlguard *g, unsigned char c
         return DT_XMLGUARD_OK;
 }
 
-/* scan_prolog - one non-NUL byte for the DOCTYPE scan */
+/* scan_prolog - one non-NUL byte for the DOCTYPE scan, until the root element starts.
+ * XXX: in UTF-16 a non-ASCII character of a prolog comment can have the bytes of "-->" or "<!";
+ * the scan then ends early (the reader's DOCTYPE node check is what remains) or rejects a
+ * document libxml2 would accept. No receiver writes non-ASCII comments before the root. */
 static enum dt_xmlguard_verdict scan_prolog(struct dt_xmlguard *g, char c, uint64_t at) {
         switch (g->prolog) {
         case PROLOG_TEXT:
