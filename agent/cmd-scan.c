@@ -11,11 +11,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agent/commands.h"
 #include "agent/runtime.h"
+#include "report/macro.h"
 
 #define RETRY_TOTAL_SEC 300
 
@@ -27,12 +27,9 @@ static void on_stop(int sig) {
         dt_emit_cancel_waits();         /* a send blocked on a full sink gives up */
 }
 
-/* now_mono - CLOCK_MONOTONIC seconds */
+/* now_mono - CLOCK_MONOTONIC seconds, for the progress line's rate */
 static double now_mono(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+        return (double) dt_mono_usec() / 1e6;
 }
 
 /* process_all - every name, with retries while the run cannot go on; <0 when it never could */

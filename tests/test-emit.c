@@ -29,6 +29,7 @@
 #include "agent/emit.h"
 #include "agent/events.h"
 #include "report/limits.h"
+#include "report/macro.h"
 #include "tests/testutil.h"
 
 #define RX_MAX (8u << 20)
@@ -1037,11 +1038,9 @@ static void stop_signal_in(long ms) {
         (void) setitimer(ITIMER_REAL, &it, NULL);
 }
 
-static long ms_since(const struct timespec *t0) {
-        struct timespec t1;
-
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+/* ms_since - milliseconds since t0 (dt_mono_usec) */
+static long ms_since(uint64_t t0) {
+        return (long) ((dt_mono_usec() - t0) / 1000);
 }
 
 /* child_exit_status - the child's exit status; killed after 20 s (a hang is a failure) */
@@ -1129,27 +1128,27 @@ static void assert_json_lines(const char *buf, size_t len, int want, const char 
  * send waiting for it with -ECANCELED, whatever the timeout; then a send waits the timeout (300
  * ms) and fails with timed_out, and the one after it fails at once */
 static void child_stop_sequence(struct dt_emitter *em, int timed_out) {
-        struct timespec t0;
+        uint64_t t0;
         long ms;
         int r;
 
         stop_signal_in(100);
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        t0 = dt_mono_usec();
         r = dt_emit(em, DT_EVENT_AGENT_STATE, NULL, "blocked", report_fields,
                     ELEMENTSOF(report_fields));
-        ms = ms_since(&t0);
+        ms = ms_since(t0);
         CHILD_CHECK(r == -ECANCELED);
         CHILD_CHECK(ms >= 90 && ms < 5000);
         dt_emitter_set_timeout(em, 300 * 1000);
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        t0 = dt_mono_usec();
         r = dt_emit(em, DT_EVENT_AGENT_HEALTH, NULL, "stopping: waits the timeout", NULL, 0);
-        ms = ms_since(&t0);
+        ms = ms_since(t0);
         CHILD_CHECK(r == timed_out);
         CHILD_CHECK(ms >= 290 && ms < 5000);
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        t0 = dt_mono_usec();
         r = dt_emit(em, DT_EVENT_AGENT_STATE, NULL, "stopping: no wait now", NULL, 0);
         CHILD_CHECK(r == timed_out);
-        CHILD_CHECK(ms_since(&t0) < 100);
+        CHILD_CHECK(ms_since(t0) < 100);
 }
 
 /* A write blocked on a full pipe: the stop signal ends it with -ECANCELED and no byte of the
@@ -1235,7 +1234,7 @@ static void child_big_line(int fd) {
         struct dt_emitter *em = NULL;
         size_t big = 256u << 10;
         char *v = malloc(big + 1);
-        struct timespec t0;
+        uint64_t t0;
         struct dt_field f[] = { { DT_F_EMAIL_SUBJECT, v } };
 
         CHILD_CHECK(v != NULL);
@@ -1246,9 +1245,9 @@ static void child_big_line(int fd) {
         CHILD_CHECK(dt_emitter_set_limits(em, &lim) == 0);
         dt_emitter_set_timeout(em, 10 * 1000 * 1000);
         stop_signal_in(30);
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        t0 = dt_mono_usec();
         CHILD_CHECK(dt_emit(em, DT_EVENT_FAILURE_REPORT, NULL, "big", f, 1) == 0);
-        CHILD_CHECK(ms_since(&t0) >= 30);       /* the signal came during the write */
+        CHILD_CHECK(ms_since(t0) >= 30);       /* the signal came during the write */
         dt_emitter_free(em);
         free(v);
 }
