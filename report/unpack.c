@@ -23,6 +23,7 @@
 #include <zlib.h>
 
 #include "report/unpack.h"
+#include "report/xmlguard.h"
 
 #define PEEK_MAX 512            /* bytes of a layer's output looked at to choose the next one */
 #define GZ_INBUF 16384          /* compressed bytes pulled from the layer below at a time */
@@ -86,11 +87,6 @@ struct dt_input {
         ((in_)->err.code != 0 ? (in_)->err.code                                          \
                               : dt_error_set(&(in_)->err, (code_), (reason_), (off_), __VA_ARGS__))
 
-/* is_space - XML white space (S production) */
-static bool is_space(uint8_t c) {
-        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 /* sniff_xml - 1 when p looks like XML, 0 when not; more says the buffer is only a head, so a
  * head of nothing but whitespace may still turn into XML (answered 1, the parser decides) */
 static int sniff_xml(const uint8_t *p, size_t len, bool more) {
@@ -100,7 +96,7 @@ static int sniff_xml(const uint8_t *p, size_t len, bool more) {
                 return 1;       /* UTF-16 BOM: libxml2 reads the rest */
         if (len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
                 i = 3;
-        while (i < len && is_space(p[i]))
+        while (i < len && dt_xml_space(p[i]))
                 i++;
         if (i == len)
                 return more;

@@ -112,10 +112,6 @@ static void keep_name(struct dt_xmlguard *g, const char *s, size_t n) {
         g->encoding[n] = '\0';
 }
 
-static bool is_space(char c) {
-        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 /* decl_check - every encoding="..." of the collected declaration must be on the list. Each
  * occurrence is checked, not only the one in its place: libxml2 rejects a misplaced one, but
  * the scan need not know its grammar to be safe. An unterminated value is left to libxml2. */
@@ -131,12 +127,12 @@ static bool decl_check(struct dt_xmlguard *g) {
                 if (strncasecmp(p, key, sizeof key - 1) != 0)
                         continue;
                 v = p + sizeof key - 1;
-                while (v < end && is_space(*v))
+                while (v < end && dt_xml_space((unsigned char) *v))
                         v++;
                 if (v == end || *v != '=')
                         continue;
                 v++;
-                while (v < end && is_space(*v))
+                while (v < end && dt_xml_space((unsigned char) *v))
                         v++;
                 if (v == end || (*v != '"' && *v != '\''))
                         continue;
@@ -169,7 +165,7 @@ static enum dt_xmlguard_verdict scan_decl(struct dt_xmlguard *g, unsigned char c
                         g->decl_buf[g->decl_len++] = (char) c;
                         return DT_XMLGUARD_OK;
                 }
-                if (!is_space((char) c)) {      /* "<?xml-stylesheet": not a declaration */
+                if (!dt_xml_space(c)) {      /* "<?xml-stylesheet": not a declaration */
                         g->decl = DECL_DONE;
                         return DT_XMLGUARD_OK;
                 }

@@ -59,6 +59,11 @@ void dt_xmlguard_step(struct dt_xmlguard *g);
 /* dt_xmlguard_feed - check the next n bytes; returns the (sticky) verdict */
 enum dt_xmlguard_verdict dt_xmlguard_feed(struct dt_xmlguard *g, const void *buf, size_t n);
 
+/* dt_xml_space - XML white space (the S production: space, tab, CR, LF) */
+static inline bool dt_xml_space(unsigned char c) {
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /* dt_xmlguard_encoding_ok - whether a declared encoding name is on the list */
 bool dt_xmlguard_encoding_ok(const char *name, size_t len);
 
