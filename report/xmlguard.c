@@ -254,12 +254,15 @@ enum dt_xmlguard_verdict dt_xmlguard_feed(struct dt_xmlguard *g, const void *buf
 
         if (g->verdict != DT_XMLGUARD_OK)
                 return g->verdict;
-        for (i = 0; i < n && g->head_len < sizeof g->head; i++)
-                g->head[g->head_len++] = b[i];
-        /* EBCDIC's "<?xm": libxml2 would decode it through iconv */
-        if (g->head_len == sizeof g->head && memcmp(g->head, "\x4c\x6f\xa7\x94", 4) == 0) {
-                keep_name(g, "EBCDIC", 6);
-                return verdict(g, DT_XMLGUARD_ENCODING, 0);
+        if (g->head_len < sizeof g->head) {     /* the first four bytes, once */
+                for (i = 0; i < n && g->head_len < sizeof g->head; i++)
+                        g->head[g->head_len++] = b[i];
+                /* EBCDIC's "<?xm": libxml2 would decode it through iconv */
+                if (g->head_len == sizeof g->head &&
+                    memcmp(g->head, "\x4c\x6f\xa7\x94", 4) == 0) {
+                        keep_name(g, "EBCDIC", 6);
+                        return verdict(g, DT_XMLGUARD_ENCODING, 0);
+                }
         }
 
         for (i = 0; i < n; i++) {
