@@ -70,6 +70,15 @@ static void hb_str(struct hbuf *b, const char *s) {
         hb_add(b, s, strlen(s));
 }
 
+/* hb_utf16le - append the ASCII bytes of x as UTF-16LE, after a BOM */
+static void hb_utf16le(struct hbuf *b, const struct hbuf *x) {
+        size_t i;
+
+        hb_add(b, "\xff\xfe", 2);
+        for (i = 0; i < x->len; i++)
+                hb_add(b, (unsigned char[]) { x->p[i], 0 }, 2);
+}
+
 /* hb_fill - append n copies of byte c */
 static void hb_fill(struct hbuf *b, int c, size_t n) {
         hb_reserve(b, n);
@@ -1360,13 +1369,10 @@ GEN(g_enc_declared_differs) {
 
 GEN(g_enc_utf16) {
         struct hbuf x = { 0 };
-        size_t i;
 
         xml_report(&x, &(struct xml_opts) { .prolog = "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\n",
                                             .org = "utf16.example" });
-        hb_add(b, "\xff\xfe", 2);
-        for (i = 0; i < x.len; i++)
-                hb_add(b, (unsigned char[]) { x.p[i], 0 }, 2);
+        hb_utf16le(b, &x);
         hb_free(&x);
 }
 
@@ -1405,9 +1411,7 @@ GEN(g_enc_utf16_comments) {
         for (i = 0; i < 2000; i++)
                 hb_str(&x, "<!---->");
         hb_str(&x, "</feedback>\n");
-        hb_add(b, "\xff\xfe", 2);
-        for (i = 0; i < x.len; i++)
-                hb_add(b, (unsigned char[]) { x.p[i], 0 }, 2);
+        hb_utf16le(b, &x);
         hb_free(&x);
 }
 

@@ -1120,18 +1120,8 @@ END_TEST
 
 /* utf16le - x->buf as UTF-16LE with a BOM, from ASCII text */
 static void utf16le(struct run *x, const char *ascii) {
-        size_t i, n = strlen(ascii);
-
         memset(x, 0, sizeof *x);
-        x->buf = malloc(2 + 2 * n);
-        ck_assert_ptr_nonnull(x->buf);
-        x->buf[0] = (char) 0xff;
-        x->buf[1] = (char) 0xfe;
-        for (i = 0; i < n; i++) {
-                x->buf[2 + 2 * i] = ascii[i];
-                x->buf[3 + 2 * i] = 0;
-        }
-        x->len = 2 + 2 * n;
+        x->buf = dt_test_utf16le(ascii, strlen(ascii), &x->len);
 }
 
 START_TEST(hostile_utf16)

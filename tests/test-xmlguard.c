@@ -2,6 +2,7 @@
  * found, in UTF-8 and UTF-16, whole and cut into one-byte reads, and the encoding list */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report/xmlguard.h"
@@ -25,17 +26,14 @@ static enum dt_xmlguard_verdict feed_all(struct dt_xmlguard *g, const char *s, s
         return g->verdict;
 }
 
-/* utf16le - ascii as UTF-16LE with a BOM, into out (cap bytes); returns the length */
-static size_t utf16le(const char *ascii, char *out, size_t cap) {
-        size_t i, n = 2;
+/* utf16le - ascii (n bytes) as UTF-16LE with a BOM, into *len bytes; the buffer is kept until
+ * the next call (static: a failed assertion leaks nothing) */
+static const char *utf16le(const char *ascii, size_t n, size_t *len) {
+        static char *buf;
 
-        ck_assert_uint_le(2 + 2 * strlen(ascii), cap);
-        memcpy(out, "\xff\xfe", 2);
-        for (i = 0; ascii[i]; i++) {
-                out[n++] = ascii[i];
-                out[n++] = '\0';
-        }
-        return n;
+        free(buf);
+        buf = dt_test_utf16le(ascii, n, len);
+        return buf;
 }
 
 /* every document checked whole, byte by byte, and in UTF-16LE byte by byte */
@@ -67,9 +65,8 @@ static const struct {
 
 START_TEST(verdicts)
 {
-        static char u16[1024];
         struct dt_xmlguard g;
-        const char *doc = docs[_i].doc;
+        const char *doc = docs[_i].doc, *u16;
         size_t n = strlen(doc), slice, n16;
 
         for (slice = 1; slice <= n; slice = slice == 1 ? n : n + 1) {
@@ -80,7 +77,7 @@ START_TEST(verdicts)
                 ck_assert_int_eq(g.where, (int64_t) docs[_i].where);
                 ck_assert_str_eq(g.encoding, docs[_i].encoding);
         }
-        n16 = utf16le(doc, u16, sizeof u16);
+        u16 = utf16le(doc, n, &n16);
         ck_assert_int_eq(feed_all(&g, u16, n16, 1), docs[_i].want);
         if (docs[_i].want != DT_XMLGUARD_OK) {
                 ck_assert_int_eq(g.where, (int64_t) (2 + 2 * docs[_i].where));
@@ -92,8 +89,9 @@ END_TEST
 /* comments and PIs are counted, in UTF-8 and through UTF-16's NULs */
 START_TEST(markup_counted)
 {
-        static char doc[16384], u16[32768];
+        static char doc[16384];
         struct dt_xmlguard g;
+        const char *u16;
         size_t n = 0, k, n16;
 
         n += (size_t) sprintf(doc + n, "<feedback>");
@@ -104,13 +102,13 @@ START_TEST(markup_counted)
         /* "<!-" in text of CDATA and "<" followed by anything else do not count */
         n += (size_t) sprintf(doc + n, "<![CDATA[x]]><a>&lt;</a>");
         ck_assert_int_eq(feed_all(&g, doc, n, n), DT_XMLGUARD_OK);
-        n16 = utf16le(doc, u16, sizeof u16);
+        u16 = utf16le(doc, n, &n16);
         ck_assert_int_eq(feed_all(&g, u16, n16, 7), DT_XMLGUARD_OK);
 
         n += (size_t) sprintf(doc + n, "<!---->");
         ck_assert_int_eq(feed_all(&g, doc, n, 5), DT_XMLGUARD_MARKUP_FLOOD);
         ck_assert_int_eq(g.where, (int64_t) n - 4);     /* the last "<!--", at its second '-' */
-        n16 = utf16le(doc, u16, sizeof u16);
+        u16 = utf16le(doc, n, &n16);
         ck_assert_int_eq(feed_all(&g, u16, n16, 3), DT_XMLGUARD_MARKUP_FLOOD);
 }
 END_TEST

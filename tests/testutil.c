@@ -52,6 +52,21 @@ char *dt_test_load(const char *rel, size_t *len) {
         return buf;
 }
 
+char *dt_test_utf16le(const char *ascii, size_t n, size_t *len) {
+        char *buf = malloc(2 + 2 * n);
+        size_t i;
+
+        ck_assert_ptr_nonnull(buf);
+        buf[0] = (char) 0xff;
+        buf[1] = (char) 0xfe;
+        for (i = 0; i < n; i++) {
+                buf[2 + 2 * i] = ascii[i];
+                buf[3 + 2 * i] = '\0';
+        }
+        *len = 2 + 2 * n;
+        return buf;
+}
+
 int dt_test_main(Suite *s) {
         SRunner *sr = srunner_create(s);
         int failed;

@@ -35,6 +35,10 @@ const char *dt_test_path(const char *rel);
  * aborts the test when it cannot be read. Free with free(). */
 char *dt_test_load(const char *rel, size_t *len);
 
+/* dt_test_utf16le - the n bytes of ascii as UTF-16LE after a BOM (2 + 2n bytes, *len), for
+ * encoding tests; aborts the test when out of memory. Free with free(). */
+char *dt_test_utf16le(const char *ascii, size_t n, size_t *len);
+
 /* dt_test_main - run the suite with TAP output on stdout; returns the exit status for main() */
 int dt_test_main(Suite *s);
 
